@@ -1,0 +1,203 @@
+#include "io/mysql/session.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/driver.h>
+#include <cppconn/exception.h>
+#include <cppconn/statement.h>
+
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace tidewatch::mysql {
+
+bool DbError::connectionLost() const {
+  switch (code) {
+    case 2002:  // can't connect through socket
+    case 2003:  // can't connect to server
+    case 2005:  // unknown host
+    case 2006:  // server has gone away
+    case 2013:  // lost connection during query
+    case 2026:  // SSL connection error
+    case 2055:  // lost connection at '%s'
+    case 1053:  // server shutdown in progress
+    case 1927:  // connection was killed
+    case 1040:  // too many connections
+    case 1152:  // aborted connection
+    case 4031:  // MySQL 8: disconnected by the server because of inactivity
+      return true;
+    default:
+      // The connector reports some client-side failures (no connection object) without a
+      // code; treat them as "not connected" so that callers retry rather than give up.
+      return code == 0 && !message.empty();
+  }
+}
+
+std::string DbError::describe() const {
+  if (ok()) return "ok";
+  return "MySQL error " + std::to_string(code) + " (" + sql_state + "): " + message;
+}
+
+DbError toDbError(const sql::SQLException& e) {
+  return DbError{e.getErrorCode(), e.getSQLState(), e.what()};
+}
+
+namespace {
+
+sql::Driver* driver() {
+  // The driver singleton's first call initialises the client library, which is not
+  // thread-safe; do it once.
+  static sql::Driver* d = get_driver_instance();
+  return d;
+}
+
+}  // namespace
+
+Session::Session(DatabaseConfig cfg) : cfg_(std::move(cfg)) {}
+
+Session::~Session() { disconnect(); }
+
+void Session::disconnect() {
+  if (!conn_) return;
+  try {
+    conn_->close();
+  } catch (const sql::SQLException&) {
+    // closing a dead connection may complain; nothing to do
+  }
+  conn_.reset();
+}
+
+DbError Session::connect() {
+  if (conn_) return {};
+  try {
+    sql::Driver* d = driver();
+    d->threadInit();
+    sql::ConnectOptionsMap opts;
+    if (!cfg_.socket.empty()) {
+      opts["hostName"] = sql::SQLString("localhost");
+      opts["socket"] = sql::SQLString(cfg_.socket);
+    } else {
+      opts["hostName"] = sql::SQLString(cfg_.host);
+      opts["port"] = static_cast<int>(cfg_.port);
+    }
+    opts["userName"] = sql::SQLString(cfg_.user);
+    opts["password"] = sql::SQLString(cfg_.password);
+    // Reconnects are ours (with backoff and idempotent replays); the client library's silent
+    // reconnect would drop a transaction half-way without telling us.
+    opts["OPT_RECONNECT"] = false;
+    // Rows-affected must count changed rows only: an INSERT … ON DUPLICATE KEY UPDATE that
+    // found the open event reports 0, an insert 1 (compat §1.4).
+    opts["CLIENT_FOUND_ROWS"] = false;
+    opts["OPT_CONNECT_TIMEOUT"] = 3;
+    opts["OPT_READ_TIMEOUT"] = 60;
+    opts["OPT_WRITE_TIMEOUT"] = 30;
+    opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+    std::unique_ptr<sql::Connection> c(d->connect(opts));
+    if (!cfg_.name.empty()) {
+      // The schema may not exist yet (migrate creates it); a missing schema is reported by the
+      // first statement that needs it.
+      try {
+        c->setSchema(cfg_.name);
+      } catch (const sql::SQLException& e) {
+        if (e.getErrorCode() != 1049) throw;  // 1049 unknown database
+      }
+    }
+    std::unique_ptr<sql::Statement> st(c->createStatement());
+    // UTC everywhere: TIMESTAMP columns convert through the session zone, DATETIME columns do
+    // not; with the session in UTC both hold UTC and NOW() agrees with our own clock.
+    st->execute("SET time_zone = '+00:00'");
+    // Event transactions touch one row each; a writer stuck 50 s (the default) behind
+    // another holds up its whole shard. Fail fast and retry instead.
+    st->execute("SET SESSION innodb_lock_wait_timeout = 10");
+    conn_ = std::move(c);
+    return {};
+  } catch (const sql::SQLException& e) {
+    conn_.reset();
+    DbError err = toDbError(e);
+    if (err.code == 0) err.code = 2002;
+    return err;
+  }
+}
+
+DbError Session::run(const std::function<void(sql::Connection&)>& fn) {
+  if (!conn_) {
+    DbError err = connect();
+    if (!err.ok()) return err;
+  }
+  try {
+    fn(*conn_);
+    return {};
+  } catch (const sql::SQLException& e) {
+    DbError err = toDbError(e);
+    if (err.connectionLost()) disconnect();
+    return err;
+  } catch (const std::exception& e) {
+    return DbError{0, "HY000", e.what()};
+  }
+}
+
+DbError Session::execute(const std::string& statement) {
+  return run([&](sql::Connection& c) {
+    std::unique_ptr<sql::Statement> st(c.createStatement());
+    st->execute(statement);
+  });
+}
+
+void Session::rollbackQuietly() {
+  if (!conn_) return;
+  try {
+    conn_->rollback();
+    conn_->setAutoCommit(true);
+  } catch (const sql::SQLException&) {
+    disconnect();
+  }
+}
+
+void appendQuoted(std::string& out, std::string_view value) {
+  out.push_back('\'');
+  for (char c : value) {
+    switch (c) {
+      case '\'': out += "\\'"; break;
+      case '\\': out += "\\\\"; break;
+      case '\0': out += "\\0"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\x1a': out += "\\Z"; break;
+      default: out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+}
+
+std::string formatUtc(std::int64_t unix_ms, bool millis) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  if (millis) {
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(unix_ms % 1000));
+  } else {
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+  return buf;
+}
+
+std::int64_t parseUtcSeconds(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  std::string copy(text);
+  int n = std::sscanf(copy.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s);
+  if (n < 3 || y < 1970) return 0;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<std::int64_t>(::timegm(&tm));
+}
+
+}  // namespace tidewatch::mysql

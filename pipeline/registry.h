@@ -1,0 +1,69 @@
+// Stage factories, registered by name (stages/register_all.cpp is the one explicit list).
+//
+// A factory has two steps, so that the whole config is validated before anything is built:
+// parse() turns the stage's YAML options into its own options struct (recording errors with
+// key paths), and create() builds the stage from those options at startup.
+#pragma once
+
+#include <any>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/config.h"
+#include "pipeline/stage.h"
+
+namespace tidewatch {
+
+class EventLoop;
+class Metrics;
+
+enum class StageKind { kSource, kProbe, kClassify, kSink, kNotify };
+std::string_view toString(StageKind kind);
+
+// What a stage may use while it is being built and afterwards.
+struct StageContext {
+  const Config& config;
+  EventLoop& loop;
+  Metrics& metrics;
+};
+
+struct StageFactory {
+  StageKind kind;
+  std::string name;
+  std::string description;
+  // `options` is the stage's mapping; the "type" key is already consumed. Must call
+  // options.finish() (or let the registry do it: it does after parse returns).
+  std::function<std::any(ConfigMap& options)> parse;
+  std::function<std::unique_ptr<Stage>(const std::any& options, StageContext& ctx)> create;
+};
+
+class StageRegistry {
+ public:
+  void add(StageFactory factory);  // duplicate names are a programming error (throws)
+  const StageFactory* find(std::string_view name) const;
+  std::vector<std::string> names(StageKind kind) const;
+  const std::vector<StageFactory>& all() const { return factories_; }
+
+  template <class T>
+  std::unique_ptr<T> create(const StageSpec& spec, StageContext& ctx) const {
+    std::unique_ptr<Stage> stage = createStage(spec, ctx);
+    T* typed = dynamic_cast<T*>(stage.get());
+    if (typed == nullptr) throwWrongKind(spec);
+    stage.release();
+    return std::unique_ptr<T>(typed);
+  }
+
+ private:
+  std::unique_ptr<Stage> createStage(const StageSpec& spec, StageContext& ctx) const;
+  [[noreturn]] static void throwWrongKind(const StageSpec& spec);
+  std::vector<StageFactory> factories_;
+};
+
+// The daemon's registry with every built-in stage (stages/register_all.cpp).
+const StageRegistry& builtinStages();
+void registerAllStages(StageRegistry& registry);
+
+}  // namespace tidewatch

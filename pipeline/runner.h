@@ -1,0 +1,150 @@
+// Runner: builds the stages and the graph from a validated Config and drives them.
+//
+// The dispatcher is a timer chain on the EventLoop (one tick at a time, so the TargetTable,
+// the DueWheel and the pending list need no locks). Each tick it:
+//   1. merges a fleet snapshot the source delivered, if any;
+//   2. reschedules checks that were routed since the last tick;
+//   3. pops due targets from the wheel into `pending`;
+//   4. unless paused by a result or sink backlog, submits a budget of pending checks
+//      computed from wall-clock time elapsed (so a backlog never leaves in one burst);
+//   5. every few seconds recomputes the token target (the controller), and logs a summary
+//      line every summary interval.
+//
+// Lifecycle: start() → requestStop() stops dispatching → drain() lets in-flight checks
+// finish (bounded by their deadlines), flushes the sinks and notifiers, stops the source.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/config.h"
+#include "pipeline/due_wheel.h"
+#include "pipeline/event_loop.h"
+#include "pipeline/graph.h"
+#include "pipeline/metrics.h"
+#include "pipeline/registry.h"
+#include "pipeline/target_table.h"
+
+namespace tidewatch {
+
+struct RunnerStats {
+  std::int64_t targets = 0;
+  double required_rate = 0;        // checks/s the fleet needs (Σ 1/cadence)
+  double checks_per_s = 0;         // completed over the last summary interval
+  std::int64_t in_flight = 0;
+  std::int64_t token_target = 0;
+  std::int64_t token_max = 0;
+  std::int64_t pending = 0;        // due but not yet dispatched (dispatcher + due queue)
+  std::int64_t max_lag_ms = 0;     // worst dispatch delay past due, last summary interval
+  std::int64_t dispatched = 0;
+  std::int64_t completed = 0;
+  std::int64_t routed = 0;
+  std::int64_t failures = 0;
+  std::int64_t stale_results = 0;  // results for targets removed while in flight
+  bool paused = false;
+};
+
+class Runner final : private GraphHooks, private TargetListener {
+ public:
+  Runner(Config config, const StageRegistry& registry, EventLoop& loop, Metrics& metrics);
+  ~Runner() override;
+
+  void start();
+  void requestStop();
+  // Waits for in-flight checks (at most `limit`), flushes sinks and notifiers, stops the
+  // source. Returns false if checks were still in flight when the limit passed.
+  bool drain(std::chrono::milliseconds limit);
+  // SIGHUP: applies scheduler/token/log settings; stage changes need a restart (logged).
+  void reload(const Config& config);
+
+  RunnerStats stats() const;
+  std::string summaryLine() const;
+  const Config& config() const { return config_; }
+  Probe& probe() { return *probe_; }
+  std::vector<Notifier*> notifiers();
+  std::string dot() const;
+
+  // Runs one dispatcher tick now (tests drive time through this).
+  void tickForTest(std::int64_t now_ms);
+
+ private:
+  struct Pending {
+    std::uint32_t slot;
+    std::uint64_t id;
+    std::int64_t due_s;
+  };
+
+  void onRouted(const CheckPtr& check) override;
+  void replaceFleet(std::vector<Target> fleet) override;
+
+  void scheduleTick();
+  void tick(std::int64_t now_ms);
+  void applyFleet(std::vector<Target>&& fleet, std::int64_t now_s);
+  void reschedule(const CheckPtr& check, std::int64_t now_s);
+  std::int64_t dispatchBudget(double elapsed_s, const GraphCounters& c) const;
+  void runController(std::int64_t now_ms);
+  void publishStats(const GraphCounters& c, std::int64_t now_ms);
+
+  Config config_;
+  const StageRegistry& registry_;
+  EventLoop& loop_;
+  Metrics& metrics_;
+  std::unique_ptr<StageContext> ctx_;
+
+  std::unique_ptr<TargetSource> source_;
+  std::unique_ptr<Probe> probe_;
+  std::unique_ptr<Classifier> classifier_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  std::vector<std::unique_ptr<Notifier>> notifiers_;
+  std::unique_ptr<PipelineGraph> graph_;
+
+  // Dispatcher state (timer chain only).
+  TargetTable table_;
+  DueWheel wheel_;
+  std::deque<Pending> pending_;
+  std::uint64_t seq_ = 0;
+  std::int64_t last_tick_ms_ = 0;
+  std::int64_t last_controller_ms_ = 0;
+  std::int64_t last_summary_ms_ = 0;
+  std::int64_t summary_completed_ = 0;
+  std::int64_t interval_max_lag_ms_ = 0;
+  std::int64_t max_lag_now_ms_ = 0;
+  std::unique_ptr<EventLoop::Timer> timer_;
+
+  // Controller window (written by onRouted on TBB threads).
+  std::atomic<std::int64_t> window_success_{0}, window_success_ms_{0}, window_results_{0},
+      window_failures_{0};
+  std::int64_t failure_pressure_until_ms_ = 0;
+
+  // Inboxes from other threads.
+  std::mutex inbox_mu_;
+  std::vector<CheckPtr> routed_inbox_;
+  std::optional<std::vector<Target>> fleet_inbox_;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> started_{false};
+  std::atomic<std::int64_t> failures_{0}, stale_results_{0};
+
+  mutable std::mutex stats_mu_;
+  RunnerStats stats_;
+
+  std::atomic<std::int64_t>& m_dispatched_;
+  std::atomic<std::int64_t>& m_completed_;
+  std::atomic<std::int64_t>& m_in_flight_;
+  std::atomic<std::int64_t>& m_pending_;
+  std::atomic<std::int64_t>& m_tokens_;
+  std::atomic<std::int64_t>& m_targets_;
+  std::atomic<std::int64_t>& m_max_lag_;
+};
+
+// The in-flight hard maximum for "automatic": what the open-files limit leaves room for.
+std::int64_t automaticTokenMax();
+
+}  // namespace tidewatch

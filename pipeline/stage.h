@@ -1,0 +1,119 @@
+// The five kinds of swappable stages. Each implementation registers a factory under a stable
+// name (registry.h, stages/register_all.cpp); the YAML config picks implementations by name.
+//
+// Threads (DESIGN.md §2): probes start I/O from any thread and complete on I/O threads;
+// classifiers and sinks' consume() run in the TBB arena and must only use CPU (no sleeping,
+// no socket or database waits) — a sink that writes somewhere queues to its own thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/check.h"
+#include "pipeline/target.h"
+
+namespace tidewatch {
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+};
+
+// ---- source ---------------------------------------------------------------------------
+
+// Receives fleet snapshots from a source. Called from the source's own thread (or the
+// runner's during start()); the receiver merges on its own strand.
+class TargetListener {
+ public:
+  virtual ~TargetListener() = default;
+  // A complete snapshot of the owned fleet: targets not in it are removed, new ones added,
+  // changed ones replaced. Ids are unique within a snapshot.
+  virtual void replaceFleet(std::vector<Target> fleet) = 0;
+};
+
+class TargetSource : public Stage {
+ public:
+  // Deliver at least one snapshot (synchronously or soon), then keep it fresh until stop().
+  virtual void start(TargetListener& listener) = 0;
+  virtual void stop() {}
+  // SIGHUP: re-read the fleet now (a file source re-reads its file).
+  virtual void refresh() {}
+  // Load-in-progress or deferred-by-pressure hints; the runner calls this every few seconds.
+  virtual void setUnderPressure(bool) {}
+};
+
+// ---- probe ----------------------------------------------------------------------------
+
+class ProbeCallback {
+ public:
+  virtual ~ProbeCallback() = default;
+  // Exactly once per start(), on any thread, with check->result filled in.
+  virtual void onProbeDone(CheckPtr check) = 0;
+};
+
+class Probe : public Stage {
+ public:
+  // Begins the check described by check->request and returns without blocking. The probe
+  // must complete every started check exactly once — timeouts and cancellations included —
+  // bounded by the check's deadline.
+  virtual void start(CheckPtr check, ProbeCallback& done) = 0;
+  // Shutdown: stop accepting new work is the runner's job; in-flight checks still complete.
+  virtual void stop() {}
+};
+
+// ---- classify -------------------------------------------------------------------------
+
+class Classifier : public Stage {
+ public:
+  // Fills check.verdict from check.result (and the target's rules). Pure CPU, any thread.
+  virtual void classify(Check& check) const = 0;
+};
+
+// ---- sink -----------------------------------------------------------------------------
+
+class Sink : public Stage {
+ public:
+  // Route filter: only checks for which this returns true are sent to consume().
+  virtual bool wants(const Check&) const { return true; }
+  // TBB thread, CPU only. `serial()` sinks are never called concurrently.
+  virtual void consume(const CheckPtr& check) = 0;
+  virtual bool serial() const { return true; }
+  // Queued-but-unwritten work (for the dispatcher's pause rule).
+  virtual std::size_t backlog() const { return 0; }
+  // Shutdown: write everything queued; may block (called on the runner thread).
+  virtual void flush() {}
+};
+
+// ---- notify ---------------------------------------------------------------------------
+
+// A WPCOM status change (compat §7.2).
+struct StatusChange {
+  std::uint64_t blog_id = 0;
+  std::uint64_t target_id = 0;
+  std::string monitor_url;
+  int status_id = 1;                 // 2 down, 1 running
+  std::int64_t last_check = 0;       // unix seconds
+  std::int64_t last_status_change = 0;
+  StatusType status_type = StatusType::kSuccess;
+  struct CheckEntry {
+    int type = 1;                    // 1 local, 2 verifier
+    std::string host;
+    int status = 0;                  // 1 if that check succeeded
+    std::uint32_t rtt_ms = 0;
+    int code = 0;                    // HTTP code
+  };
+  std::vector<CheckEntry> checks;
+};
+
+class Notifier : public Stage {
+ public:
+  // Off the hot path: queue and deliver on the notifier's own thread or the event loop.
+  virtual void notify(const StatusChange& change) = 0;
+  virtual void flush() {}
+};
+
+}  // namespace tidewatch

@@ -1,0 +1,30 @@
+// The one explicit list of built-in stages. A stage that is not named here does not exist
+// for the config: add its register call when you add a stage.
+#include "pipeline/registry.h"
+#include "stages/classify/jetmon/jetmon_classifier.h"
+#include "stages/notify/log/log_notifier.h"
+#include "stages/probe/simulated/simulated_probe.h"
+#include "stages/sink/log/log_sink.h"
+#include "stages/sink/null/null_sink.h"
+#include "stages/source/file/file_source.h"
+#include "stages/source/mysql/mysql_source.h"
+
+namespace tidewatch {
+
+void registerAllStages(StageRegistry& registry) {
+  // source
+  stages::registerFileSource(registry);
+  stages::registerGeneratedSource(registry);
+  stages::registerMysqlSource(registry);
+  // probe
+  stages::registerSimulatedProbe(registry);
+  // classify
+  stages::registerJetmonClassifier(registry);
+  // sink
+  stages::registerNullSink(registry);
+  stages::registerLogSink(registry);
+  // notify
+  stages::registerLogNotifier(registry);
+}
+
+}  // namespace tidewatch

@@ -1,0 +1,60 @@
+// io::HttpClient: one HTTP(S) check per call, on the io_context, with a whole-check deadline
+// and a deadline per phase inside it (resolve, connect, TLS, write, first byte, headers,
+// body), redirects per policy, bounded body reads with integrity and keyword rules, TLS facts,
+// probe safety, and Jetmon's error codes and timings (docs/probe.md).
+//
+// Threads: start() may be called from any thread and never blocks. Each check runs on its
+// own strand; the callback is invoked exactly once, on an io_context thread, no later than
+// the check's deadline plus scheduling delay. A fresh connection per check (Connection:
+// close); nothing is pooled except DNS answers and TLS sessions.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "io/resolver.h"
+#include "io/tls_context.h"
+#include "pipeline/check.h"
+#include "pipeline/stage.h"
+
+namespace tidewatch::io {
+
+struct HttpClientOptions {
+  std::string user_agent = "jetmon/2.0 (Jetpack Site Uptime Monitor by WordPress.com)";
+  int default_timeout_s = 10;
+  int max_redirects = 10;
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t body_limit_bytes = 1024 * 1024;  // bodies without content rules
+  std::size_t keyword_limit_bytes = 1024 * 1024;
+  bool allow_private_targets = false;
+  // Phase budgets inside the whole-check deadline (each is also capped by what is left).
+  std::chrono::milliseconds resolve_budget{8000};
+  std::chrono::milliseconds connect_budget{8000};  // per attempt; split across addresses left
+  std::chrono::milliseconds tls_budget{8000};
+  std::chrono::milliseconds write_budget{5000};
+  std::chrono::milliseconds headers_budget{8000};   // first byte → end of headers
+  std::size_t read_buffer_bytes = 16 * 1024;
+};
+
+class HttpClient {
+ public:
+  // `tls` may be null (https checks then fail with code 3).
+  HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver, std::shared_ptr<TlsContext> tls,
+             HttpClientOptions options);
+  ~HttpClient();
+
+  // Checks check->request.target->url with its SiteConfig; fills check->result and calls
+  // done.onProbeDone(check) exactly once. `done` must outlive the check.
+  void start(CheckPtr check, ProbeCallback& done);
+
+  struct Env;
+
+ private:
+  asio::io_context& io_;
+  std::shared_ptr<Env> env_;
+};
+
+}  // namespace tidewatch::io

@@ -1,0 +1,82 @@
+#include "stages/probe/http/http_probe.h"
+
+#include "io/event_loop.h"
+#include "io/http_client.h"
+#include "io/resolver.h"
+#include "io/tls_context.h"
+
+namespace tidewatch::stages {
+namespace {
+
+template <class T>
+T automatic(T value, T fallback) {
+  return value > 0 ? value : fallback;
+}
+
+io::ResolverOptions resolverOptions(const ResolverConfig& c) {
+  io::ResolverOptions o;
+  o.servers = c.servers;
+  o.timeout_ms = automatic(c.timeout_ms, 2000);
+  o.tries = automatic(c.tries, 2);
+  o.min_ttl_s = automatic(c.cache_min_ttl_s, 30);
+  o.max_ttl_s = automatic(c.cache_max_ttl_s, 900);
+  o.negative_ttl_s = automatic(c.negative_ttl_s, 5);
+  o.max_entries = static_cast<std::size_t>(automatic(c.cache_max_entries, 2'000'000));
+  return o;
+}
+
+io::HttpClientOptions clientOptions(const ProbeConfig& p) {
+  io::HttpClientOptions o;
+  o.user_agent = p.user_agent;
+  o.default_timeout_s = automatic(p.default_timeout_s, 10);
+  o.max_redirects = p.max_redirects >= 0 ? p.max_redirects : 10;
+  o.max_header_bytes = static_cast<std::size_t>(automatic<std::int64_t>(p.max_header_bytes, 64 * 1024));
+  o.body_limit_bytes = static_cast<std::size_t>(automatic<std::int64_t>(p.body_limit_bytes, 1024 * 1024));
+  o.allow_private_targets = p.allow_private_targets;
+  return o;
+}
+
+}  // namespace
+
+HttpProbe::HttpProbe(StageContext& ctx) {
+  const Config& config = ctx.config;
+  asio::io_context* io = nullptr;
+  if (config.probe.io_threads > 0) {
+    own_loop_ = std::make_unique<io::AsioEventLoop>(static_cast<std::size_t>(config.probe.io_threads));
+    own_loop_->start();
+    io = &own_loop_->context();
+  } else {
+    io = &io::ioContextOf(ctx.loop);
+  }
+  auto resolver = std::make_shared<io::Resolver>(*io, resolverOptions(config.resolver));
+  io::TlsOptions tls;
+  tls.ca_file = config.probe.ca_file;
+  tls.full_handshake_interval = std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
+  client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver), std::make_shared<io::TlsContext>(tls),
+                                             clientOptions(config.probe));
+}
+
+HttpProbe::~HttpProbe() {
+  client_.reset();
+  if (own_loop_) own_loop_->stop();
+}
+
+void HttpProbe::start(CheckPtr check, ProbeCallback& done) { client_->start(std::move(check), done); }
+
+void HttpProbe::stop() {}
+
+void registerHttpProbe(StageRegistry& registry) {
+  registry.add(StageFactory{
+      StageKind::kProbe,
+      "probe.http",
+      "HTTP(S) checks with Jetmon semantics: c-ares DNS cache, OpenSSL, deadlines per phase",
+      [](ConfigMap& options) -> std::any {
+        // Everything is configured in the global `probe:` and `resolver:` sections.
+        options.finish();
+        return HttpProbeOptions{};
+      },
+      [](const std::any&, StageContext& ctx) -> std::unique_ptr<Stage> { return std::make_unique<HttpProbe>(ctx); },
+  });
+}
+
+}  // namespace tidewatch::stages

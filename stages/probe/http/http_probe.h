@@ -1,0 +1,39 @@
+// probe.http: the real probe. One HTTP(S) request per check with Jetmon's semantics
+// (reference/jetmon-compat.md §2), built on io::HttpClient, io::Resolver and io::TlsContext.
+//
+// Options: none of its own — it reads the global `probe:` and `resolver:` sections
+// (pipeline/config.h). I/O threads: the daemon's event loop (StageContext.loop) unless
+// `probe.io_threads` > 0, in which case the probe runs its own io_context with that many
+// threads (so probe I/O can be sized apart from timers and the admin server).
+#pragma once
+
+#include <memory>
+
+#include "pipeline/registry.h"
+#include "pipeline/stage.h"
+
+namespace tidewatch::io {
+class AsioEventLoop;
+class HttpClient;
+}  // namespace tidewatch::io
+
+namespace tidewatch::stages {
+
+struct HttpProbeOptions {};
+
+class HttpProbe final : public Probe {
+ public:
+  explicit HttpProbe(StageContext& ctx);
+  ~HttpProbe() override;
+
+  void start(CheckPtr check, ProbeCallback& done) override;
+  void stop() override;
+
+ private:
+  std::unique_ptr<io::AsioEventLoop> own_loop_;
+  std::unique_ptr<io::HttpClient> client_;
+};
+
+void registerHttpProbe(StageRegistry& registry);
+
+}  // namespace tidewatch::stages

@@ -3,6 +3,7 @@
 #include "pipeline/registry.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/notify/log/log_notifier.h"
+#include "stages/probe/http/http_probe.h"
 #include "stages/probe/simulated/simulated_probe.h"
 #include "stages/sink/log/log_sink.h"
 #include "stages/sink/null/null_sink.h"
@@ -18,6 +19,7 @@ void registerAllStages(StageRegistry& registry) {
   stages::registerMysqlSource(registry);
   // probe
   stages::registerSimulatedProbe(registry);
+  stages::registerHttpProbe(registry);
   // classify
   stages::registerJetmonClassifier(registry);
   // sink

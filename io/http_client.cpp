@@ -158,7 +158,11 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
     asio::ip::make_address(url_.host, ec);
     dns_used_ = static_cast<bool>(ec);
     dns_start_ = Clock::now();
-    env_->resolver->resolve(url_.host, [self = shared_from_this(), gen = hop_gen_](ResolveResultPtr res) {
+    // A weak reference: a lookup outliving its check (deadline passed) must not keep the check,
+    // and through it the resolver, alive.
+    env_->resolver->resolve(url_.host, [weak = weak_from_this(), gen = hop_gen_](ResolveResultPtr res) {
+      auto self = weak.lock();
+      if (!self) return;
       asio::post(self->strand_, [self, gen, res = std::move(res)]() mutable {
         if (self->finished_ || gen != self->hop_gen_) return;
         self->onResolved(std::move(res));

@@ -88,6 +88,9 @@ DnsErrorKind kindOf(int status) {
       return DnsErrorKind::kNxDomain;
     case ARES_ESERVFAIL:
     case ARES_EREFUSED:
+    // c-ares 1.18 ends a query whose every server answered SERVFAIL/REFUSED (or was
+    // unreachable) with ECONNREFUSED, "Could not contact DNS servers".
+    case ARES_ECONNREFUSED:
       return DnsErrorKind::kServFail;
     case ARES_ETIMEOUT:
       return DnsErrorKind::kTimeout;

@@ -19,6 +19,13 @@ int stateIndex() {
   return index;
 }
 
+// asio::ssl::context keeps its own callback object in the SSL_CTX app data: ours goes in an
+// ex_data slot of its own.
+int contextIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 TlsVerifyState* stateOf(SSL* ssl) {
   return static_cast<TlsVerifyState*>(SSL_get_ex_data(ssl, stateIndex()));
 }
@@ -65,7 +72,7 @@ struct TlsContext::Impl {
   }
 
   static int onNewSession(SSL* ssl, SSL_SESSION* session) noexcept {
-    auto* self = static_cast<Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    auto* self = static_cast<Impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextIndex()));
     TlsVerifyState* state = stateOf(ssl);
     if (self == nullptr || state == nullptr || state->session_key.empty() || state->error != 0) return 0;
     try {
@@ -95,7 +102,7 @@ struct TlsContext::Impl {
 
 TlsContext::TlsContext(TlsOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   SSL_CTX* ctx = impl_->ctx.native_handle();
-  SSL_CTX_set_app_data(ctx, impl_.get());
+  SSL_CTX_set_ex_data(ctx, contextIndex(), impl_.get());
   // Debian's openssl.cnf raises both to TLS 1.2 / SECLEVEL 2; TLS 1.0/1.1 sites must complete
   // the handshake to be reported as deprecated (code 7) instead of broken (code 3).
   SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);

@@ -1,0 +1,104 @@
+// probe.http built exactly as the daemon builds it: YAML → Config → registry → Probe.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "io/event_loop.h"
+#include "pipeline/config.h"
+#include "pipeline/metrics.h"
+#include "pipeline/registry.h"
+#include "tests/io/fakes/fake_dns.h"
+#include "tests/io/fakes/fake_http.h"
+
+namespace tidewatch {
+namespace {
+
+using testing::FakeDns;
+using testing::FakeServer;
+
+struct Done : ProbeCallback {
+  std::promise<CheckPtr> promise;
+  void onProbeDone(CheckPtr check) override { promise.set_value(std::move(check)); }
+};
+
+std::string yaml(const FakeDns& dns, const std::string& extra_probe = "") {
+  return "pipeline:\n"
+         "  source: {type: source.generated, url: 'http://site-%07d.fleet.test/', count: 1}\n"
+         "  probe: {type: probe.http}\n"
+         "resolver:\n"
+         "  servers: ['" + dns.address() + "']\n"
+         "  timeout_ms: 300\n"
+         "  tries: 1\n"
+         "probe:\n"
+         "  allow_private_targets: true\n"
+         "  default_timeout_s: 2\n" + extra_probe;
+}
+
+ProbeResult runOne(const std::string& config_yaml, const std::string& url) {
+  ConfigDiagnostics diag;
+  Config cfg = parseConfigString(config_yaml, builtinStages(), diag);
+  EXPECT_TRUE(diag.ok()) << diag.firstError();
+  io::AsioEventLoop loop(1);
+  loop.start();
+  Metrics metrics;
+  StageContext ctx{cfg, loop, metrics};
+  auto probe = builtinStages().create<Probe>(cfg.pipeline.probe, ctx);
+  auto target = std::make_shared<Target>();
+  target->url = url;
+  target->config = defaultSiteConfig();
+  auto check = std::make_shared<Check>();
+  check->request.target = target;
+  Done done;
+  probe->start(check, done);
+  auto f = done.promise.get_future();
+  EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ProbeResult r = f.get()->result;
+  probe.reset();
+  loop.stop();
+  return r;
+}
+
+TEST(HttpProbeStage, IsRegisteredAsProbeHttp) {
+  const StageFactory* f = builtinStages().find("probe.http");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->kind, StageKind::kProbe);
+}
+
+TEST(HttpProbeStage, BuiltFromYamlChecksASite) {
+  FakeDns dns;
+  dns.set("site.test", {FakeDns::Mode::kAnswer, {"127.0.0.1"}, {}, 300});
+  FakeServer s(testing::respondWith(testing::okResponse("hello")));
+  auto r = runOne(yaml(dns), "http://site.test:" + std::to_string(s.port()) + "/");
+  EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
+  EXPECT_EQ(r.http_code, 200);
+}
+
+TEST(HttpProbeStage, OwnIoThreadsWhenConfigured) {
+  FakeDns dns;
+  dns.set("site.test", {FakeDns::Mode::kAnswer, {"127.0.0.1"}, {}, 300});
+  FakeServer s(testing::respondWith("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"));
+  auto r = runOne(yaml(dns, "  io_threads: 2\n"), "http://site.test:" + std::to_string(s.port()) + "/");
+  EXPECT_EQ(r.http_code, 503);
+}
+
+TEST(HttpProbeStage, SafetyIsOnByDefault) {
+  FakeDns dns;
+  FakeServer s(testing::respondWith(testing::okResponse("internal")));
+  std::string cfg = yaml(dns);
+  cfg.replace(cfg.find("allow_private_targets: true"), 27, "allow_private_targets: false");
+  auto r = runOne(cfg, "http://127.0.0.1:" + std::to_string(s.port()) + "/");
+  EXPECT_EQ(r.error, ErrorCode::kProbeSafety);
+  EXPECT_EQ(s.connections(), 0);
+}
+
+TEST(HttpProbeStage, UnknownOptionIsAConfigError) {
+  ConfigDiagnostics diag;
+  parseConfigString(
+      "pipeline:\n  source: {type: source.generated, url: 'http://s-%d.t/'}\n  probe: {type: probe.http, bogus: 1}\n",
+      builtinStages(), diag);
+  EXPECT_FALSE(diag.ok());
+  EXPECT_NE(diag.firstError().find("bogus"), std::string::npos) << diag.firstError();
+}
+
+}  // namespace
+}  // namespace tidewatch

@@ -147,21 +147,23 @@ std::vector<StageSpec> parseStageList(const YAML::Node& node, const std::string&
 
 void parsePipeline(ConfigMap m, PipelineConfig& p, const StageRegistry& registry) {
   ConfigDiagnostics& diag = m.diagnostics();
+  auto absent = [](const YAML::Node& n) { return !n || n.IsNull(); };
   YAML::Node source = m.raw("source");
-  if (!source) diag.error(m.pathOf("source"), "is required");
+  if (absent(source)) diag.error(m.pathOf("source"), "is required");
   else p.source = parseStage(source, m.pathOf("source"), StageKind::kSource, registry, diag);
 
   YAML::Node probe = m.raw("probe");
-  if (!probe) diag.error(m.pathOf("probe"), "is required");
+  if (absent(probe)) diag.error(m.pathOf("probe"), "is required");
   else p.probe = parseStage(probe, m.pathOf("probe"), StageKind::kProbe, registry, diag);
 
   YAML::Node classify = m.raw("classify");
-  if (!classify) {
-    YAML::Node def;
+  if (absent(classify)) {
+    YAML::Node def(YAML::NodeType::Map);
     def["type"] = "classify.jetmon";
-    classify = def;
+    p.classify = parseStage(def, m.pathOf("classify"), StageKind::kClassify, registry, diag);
+  } else {
+    p.classify = parseStage(classify, m.pathOf("classify"), StageKind::kClassify, registry, diag);
   }
-  p.classify = parseStage(classify, m.pathOf("classify"), StageKind::kClassify, registry, diag);
   p.sinks = parseStageList(m.raw("sink"), m.pathOf("sink"), StageKind::kSink, registry, diag);
   p.notifiers = parseStageList(m.raw("notify"), m.pathOf("notify"), StageKind::kNotify, registry, diag);
   m.finish();

@@ -44,13 +44,4 @@ void StageRegistry::throwWrongKind(const StageSpec& spec) {
   throw std::invalid_argument(spec.path + ".type: '" + spec.type + "' is not a stage of this kind");
 }
 
-const StageRegistry& builtinStages() {
-  static const StageRegistry registry = [] {
-    StageRegistry r;
-    registerAllStages(r);
-    return r;
-  }();
-  return registry;
-}
-
 }  // namespace tidewatch

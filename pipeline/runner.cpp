@@ -191,6 +191,7 @@ std::int64_t Runner::dispatchBudget(double elapsed_s, const GraphCounters& c) co
 }
 
 void Runner::tick(std::int64_t now_ms) {
+  std::lock_guard tick_lock(tick_mu_);
   const std::int64_t now_s = now_ms / 1000;
   std::optional<std::vector<Target>> fleet;
   std::vector<CheckPtr> routed;
@@ -344,6 +345,10 @@ bool Runner::drain(std::chrono::milliseconds limit) {
   for (auto& n : notifiers_) n->flush();
   source_->stop();
   GraphCounters c = graph_->counters();
+  {
+    std::lock_guard tick_lock(tick_mu_);
+    publishStats(c, nowMs());
+  }
   spdlog::info("drained: dispatched={} completed={} in_flight={} routed={}", c.dispatched,
                c.completed, c.in_flight, c.routed);
   return drained;

@@ -117,6 +117,7 @@ class Runner final : private GraphHooks, private TargetListener {
   std::int64_t interval_max_lag_ms_ = 0;
   std::int64_t max_lag_now_ms_ = 0;
   std::unique_ptr<EventLoop::Timer> timer_;
+  std::mutex tick_mu_;  // a tick and drain()'s final bookkeeping never overlap
 
   // Controller window (written by onRouted on TBB threads).
   std::atomic<std::int64_t> window_success_{0}, window_success_ms_{0}, window_results_{0},

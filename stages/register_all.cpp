@@ -29,4 +29,13 @@ void registerAllStages(StageRegistry& registry) {
   stages::registerLogNotifier(registry);
 }
 
+const StageRegistry& builtinStages() {
+  static const StageRegistry registry = [] {
+    StageRegistry r;
+    registerAllStages(r);
+    return r;
+  }();
+  return registry;
+}
+
 }  // namespace tidewatch

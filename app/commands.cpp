@@ -1,0 +1,203 @@
+#include "app/commands.h"
+
+#include <asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "io/admin_server.h"
+#include "io/event_loop.h"
+#include "pipeline/config.h"
+#include "pipeline/registry.h"
+#include "pipeline/runner.h"
+
+#ifndef TIDEWATCH_VERSION
+#define TIDEWATCH_VERSION "0.1.0"
+#endif
+
+namespace tidewatch::app {
+namespace {
+
+const char* kDemo = R"(# embedded demo: 100 000 simulated sites on a 60 s interval
+pipeline:
+  source: {type: source.generated, url: "http://site-%07d.fleet.test/", count: 100000, interval_s: 60}
+  probe:
+    type: probe.simulated
+    seed: 42
+    latency: {distribution: lognormal, ms: 40, sigma: 0.6}
+    failure_rate: 0.0001
+    timeout_rate: 0.00005
+    timeout_ms: 2000
+  sink: [{type: sink.null}, {type: sink.log, only_failures: true}]
+  notify: {type: notify.log}
+admin: {listen: ""}
+)";
+
+bool loadConfig(const std::string& file, Config& out, bool print) {
+  ConfigDiagnostics diag;
+  out = file.empty() ? parseConfigString(kDemo, builtinStages(), diag)
+                     : parseConfigFile(file, builtinStages(), diag);
+  for (const auto& m : diag.messages()) {
+    if (m.level == ConfigMessage::Level::kError) {
+      if (print) std::cout << "FAIL " << m.path << ": " << m.text << "\n";
+      else spdlog::error("config: {}: {}", m.path, m.text);
+    }
+  }
+  return diag.ok();
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+const char* embeddedDemoConfig() { return kDemo; }
+
+int printVersion() {
+  std::cout << "tidewatch " << TIDEWATCH_VERSION << "\n";
+  return 0;
+}
+
+int validateConfig(const std::string& file) {
+  Config cfg;
+  bool ok = loadConfig(file, cfg, true);
+  if (!ok) {
+    std::cout << "FAIL validation (" << (file.empty() ? "<embedded>" : file) << ")\n";
+    return 1;
+  }
+  std::cout << "PASS config parse\n";
+  std::cout << "INFO source=" << cfg.pipeline.source.type << " probe=" << cfg.pipeline.probe.type
+            << " classify=" << cfg.pipeline.classify.type << "\n";
+  for (const auto& s : cfg.pipeline.sinks) std::cout << "INFO sink=" << s.type << "\n";
+  for (const auto& n : cfg.pipeline.notifiers) std::cout << "INFO notify=" << n.type << "\n";
+  std::cout << "INFO tokens max=" << (cfg.tokens.max > 0 ? std::to_string(cfg.tokens.max) : "auto(" + std::to_string(automaticTokenMax()) + ")")
+            << " target=" << (cfg.tokens.target > 0 ? std::to_string(cfg.tokens.target) : "auto") << "\n";
+  std::cout << "INFO scheduler retry_interval_s=" << cfg.scheduler.retry_interval_s
+            << " num_of_checks=" << cfg.scheduler.num_of_checks << " tick_ms=" << cfg.scheduler.tick_ms << "\n";
+  std::cout << "INFO probe default_timeout_s=" << cfg.probe.default_timeout_s
+            << " allow_private_targets=" << (cfg.probe.allow_private_targets ? "true" : "false") << "\n";
+  if (cfg.database.configured)
+    std::cout << "INFO database " << (cfg.database.socket.empty() ? cfg.database.host + ":" + std::to_string(cfg.database.port) : cfg.database.socket)
+              << " name=" << cfg.database.name << "\n";
+  std::cout << "INFO admin listen=" << (cfg.admin.listen.empty() ? "disabled" : cfg.admin.listen) << "\n";
+  std::cout << "PASS validation passed\n";
+  return 0;
+}
+
+int dumpGraph(const std::string& file) {
+  Config cfg;
+  if (!loadConfig(file, cfg, false)) return 1;
+  std::int64_t max = cfg.tokens.max > 0 ? cfg.tokens.max : automaticTokenMax();
+  std::vector<std::string> sinks;
+  for (const auto& s : cfg.pipeline.sinks) sinks.push_back(s.type);
+  std::cout << PipelineGraph::dot(cfg.pipeline.source.type, cfg.pipeline.probe.type,
+                                  cfg.pipeline.classify.type, sinks, max);
+  return 0;
+}
+
+int runDaemon(const RunOptions& options) {
+  Config cfg;
+  if (!loadConfig(options.config, cfg, false)) return 2;
+  spdlog::set_level(spdlog::level::from_str(cfg.runtime.log_level));
+  if (cfg.runtime.host_id.empty()) cfg.runtime.host_id = hostName();
+
+  Metrics metrics;
+  io::AsioEventLoop loop(static_cast<std::size_t>(cfg.runtime.io_threads));
+  std::unique_ptr<Runner> runner;
+  try {
+    runner = std::make_unique<Runner>(cfg, builtinStages(), loop, metrics);
+  } catch (const std::exception& e) {
+    spdlog::error("startup failed: {}", e.what());
+    return 2;
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  asio::signal_set signals(loop.context(), SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading {}", options.config.empty() ? "<embedded>" : options.config);
+      Config fresh;
+      if (loadConfig(options.config, fresh, false)) runner->reload(fresh);
+      else spdlog::error("reload: config invalid, keeping the running one");
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("signal {}: draining", sig);
+    std::lock_guard lock(mu);
+    stop = true;
+    cv.notify_all();
+  };
+  signals.async_wait(on_signal);
+
+  std::unique_ptr<io::AdminServer> admin;
+  if (!cfg.admin.listen.empty()) {
+    try {
+      admin = std::make_unique<io::AdminServer>(
+          loop.context(), cfg.admin.listen,
+          [&] {
+            RunnerStats s = runner->stats();
+            nlohmann::json j = {{"version", TIDEWATCH_VERSION},
+                                {"host_id", cfg.runtime.host_id},
+                                {"targets", s.targets},
+                                {"required_rate", s.required_rate},
+                                {"checks_per_s", s.checks_per_s},
+                                {"dispatched", s.dispatched},
+                                {"completed", s.completed},
+                                {"in_flight", s.in_flight},
+                                {"routed", s.routed},
+                                {"pending", s.pending},
+                                {"tokens", s.token_target},
+                                {"token_max", s.token_max},
+                                {"max_lag_ms", s.max_lag_ms},
+                                {"failures", s.failures},
+                                {"paused", s.paused}};
+            return j.dump() + "\n";
+          },
+          [&] {
+            std::ostringstream o;
+            for (const auto& [name, value] : metrics.snapshot()) o << name << ' ' << value << '\n';
+            return o.str();
+          });
+      spdlog::info("admin server on {}", cfg.admin.listen);
+    } catch (const std::exception& e) {
+      spdlog::error("admin server on {} failed: {}", cfg.admin.listen, e.what());
+      return 2;
+    }
+  }
+
+  loop.start();
+  runner->start();
+  spdlog::info("tidewatch {} running ({})", TIDEWATCH_VERSION,
+               options.config.empty() ? "embedded demo config" : options.config);
+  {
+    std::unique_lock lock(mu);
+    if (options.duration_s > 0)
+      cv.wait_for(lock, std::chrono::milliseconds(static_cast<long long>(options.duration_s * 1000)), [&] { return stop; });
+    else
+      cv.wait(lock, [&] { return stop; });
+  }
+  spdlog::info("{}", runner->summaryLine());
+  // In-flight checks end by their own deadlines: the longest is the probe timeout.
+  bool drained = runner->drain(std::chrono::seconds(cfg.probe.default_timeout_s + 5));
+  if (admin) admin->stop();
+  signals.cancel();
+  runner.reset();
+  loop.stop();
+  return drained ? 0 : 1;
+}
+
+}  // namespace tidewatch::app

@@ -1,0 +1,28 @@
+// tidewatch: one binary, several subcommands (see docs/operations.md).
+#include <CLI/CLI.hpp>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"tidewatch: high-scale uptime monitor"};
+  cli.require_subcommand(1);
+
+  tidewatch::app::RunOptions run;
+  auto* run_cmd = cli.add_subcommand("run", "run the daemon");
+  run_cmd->add_option("--config,-c", run.config, "YAML config (default: the embedded simulated demo)");
+  run_cmd->add_option("--duration", run.duration_s, "stop and drain after this many seconds (0 = run until SIGTERM)");
+
+  std::string config;
+  auto* validate = cli.add_subcommand("validate-config", "check a config: one PASS/INFO/FAIL line per check");
+  validate->add_option("--config,-c", config, "YAML config")->required();
+  auto* dump = cli.add_subcommand("dump-graph", "print the flow graph as DOT");
+  dump->add_option("--config,-c", config, "YAML config (default: embedded demo)");
+  auto* version = cli.add_subcommand("version", "print the version");
+
+  CLI11_PARSE(cli, argc, argv);
+  if (*run_cmd) return tidewatch::app::runDaemon(run);
+  if (*validate) return tidewatch::app::validateConfig(config);
+  if (*dump) return tidewatch::app::dumpGraph(config);
+  if (*version) return tidewatch::app::printVersion();
+  return 1;
+}

@@ -38,7 +38,7 @@ pipeline:
     timeout_ms: 2000
   sink: [{type: sink.null}, {type: sink.log, only_failures: true}]
   notify: {type: notify.log}
-admin: {listen: ""}
+admin: {listen: "127.0.0.1:9190"}
 )";
 
 bool loadConfig(const std::string& file, Config& out, bool print) {

@@ -89,9 +89,9 @@ TEST_F(ResolverTest, ConcurrentLookupsOfOneNameShareOneQuery) {
 
 TEST_F(ResolverTest, FailuresKeepTheirKind) {
   FakeDns dns;
-  dns.set("nx.test", {FakeDns::Mode::kNxDomain});
-  dns.set("sf.test", {FakeDns::Mode::kServFail});
-  dns.set("drop.test", {FakeDns::Mode::kDrop});
+  dns.set("nx.test", FakeDns::only(FakeDns::Mode::kNxDomain));
+  dns.set("sf.test", FakeDns::only(FakeDns::Mode::kServFail));
+  dns.set("drop.test", FakeDns::only(FakeDns::Mode::kDrop));
   make({dns.address()}, 200, 1);
   EXPECT_EQ(lookup("nx.test")->error, DnsErrorKind::kNxDomain);
   auto sf = lookup("sf.test");
@@ -101,8 +101,8 @@ TEST_F(ResolverTest, FailuresKeepTheirKind) {
 
 TEST_F(ResolverTest, NxDomainIsNegativeCachedServfailIsNot) {
   FakeDns dns;
-  dns.set("nx.test", {FakeDns::Mode::kNxDomain});
-  dns.set("sf.test", {FakeDns::Mode::kServFail});
+  dns.set("nx.test", FakeDns::only(FakeDns::Mode::kNxDomain));
+  dns.set("sf.test", FakeDns::only(FakeDns::Mode::kServFail));
   make({dns.address()});
   lookup("nx.test");
   int nx = dns.queries("nx.test");

@@ -31,6 +31,13 @@ class FakeDns {
     int delay_ms = 0;
   };
 
+  // A rule with no addresses: NXDOMAIN, SERVFAIL or silence.
+  static Rule only(Mode mode) {
+    Rule r;
+    r.mode = mode;
+    return r;
+  }
+
   FakeDns() {
     fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in a{};

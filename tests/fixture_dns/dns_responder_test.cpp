@@ -122,6 +122,9 @@ TEST_F(DnsResponder, ExtraHostsAnswerBothFamiliesEvenOutsideTheZone) {
 
 TEST_F(DnsResponder, ApexAnswersNsWithGlueAndSoa) {
   auto ns = answer("fleet.test", kNs);
+  // Header+question 28, two NS with pointer owner and "nsN"+pointer rdata 18 each, glue A whose
+  // owners point into the NS rdata 16 each, OPT 11: every repeated name is compressed.
+  EXPECT_EQ(ask("fleet.test", {.qtype = kNs}).decision.length, 28u + 18 + 18 + 16 + 16 + 11);
   ASSERT_EQ(ns.answer.size(), 2u);
   EXPECT_EQ(ns.answer[0].data, "ns1.fleet.test.");
   EXPECT_EQ(ns.answer[1].data, "ns2.fleet.test.");

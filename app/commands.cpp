@@ -109,6 +109,10 @@ int dumpGraph(const std::string& file) {
 int runDaemon(const RunOptions& options) {
   Config cfg;
   if (!loadConfig(options.config, cfg, false)) return 2;
+  if (cfg.pipeline.source.type.empty() || cfg.pipeline.probe.type.empty()) {
+    spdlog::error("config: pipeline.source and pipeline.probe are required to run the monitor");
+    return 2;
+  }
   spdlog::set_level(spdlog::level::from_str(cfg.runtime.log_level));
   if (cfg.runtime.host_id.empty()) cfg.runtime.host_id = hostName();
 

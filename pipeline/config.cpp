@@ -85,6 +85,53 @@ void parseTokens(ConfigMap m, TokensConfig& t) {
   m.finish();
 }
 
+void parseVerifiers(const YAML::Node& node, const std::string& path, std::vector<VerifierEndpoint>& out,
+                    ConfigDiagnostics& diag) {
+  if (!node || node.IsNull()) return;
+  if (!node.IsSequence()) {
+    diag.error(path, "must be a list of verifiers");
+    return;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    ConfigMap m(node[i], path + "[" + std::to_string(i) + "]", diag);
+    VerifierEndpoint v;
+    v.name = m.getString("name", "");
+    v.host = m.getString("host", "");
+    v.port = static_cast<std::uint16_t>(m.getInt("port", 7803, 1, 65535));
+    v.auth_token = m.getString("auth_token", "");
+    v.protocol = m.getString("protocol", "v2");
+    v.vantage_id = m.getString("vantage_id", "");
+    v.region = m.getString("region", "");
+    if (v.host.empty()) diag.error(m.pathOf("host"), "is required");
+    if (v.auth_token.empty()) diag.error(m.pathOf("auth_token"), "is required");
+    if (v.protocol != "v2" && v.protocol != "legacy") diag.error(m.pathOf("protocol"), "must be v2 or legacy");
+    if (v.name.empty()) v.name = v.host + ":" + std::to_string(v.port);
+    m.finish();
+    out.push_back(std::move(v));
+  }
+}
+
+void parseVerification(ConfigMap m, VerificationConfig& v) {
+  v.peer_offline_limit = static_cast<int>(m.getSize("peer_offline_limit", 3));
+  v.min_healthy = static_cast<int>(m.getInt("min_healthy", -1, -1, 100));
+  v.extra_timeout_s = static_cast<int>(m.getSize("extra_timeout_s", 5));
+  m.finish();
+}
+
+void parseVerifierService(ConfigMap m, VerifierServiceConfig& v) {
+  v.listen = m.getString("listen", v.listen);
+  if (v.listen.rfind(':') == std::string::npos)
+    m.diagnostics().error(m.pathOf("listen"), "must be host:port (got '" + v.listen + "')");
+  v.auth_token = m.getString("auth_token", "");
+  v.vantage_id = m.getString("vantage_id", "");
+  v.region = m.getString("region", "");
+  v.max_concurrency = static_cast<int>(m.getSize("max_concurrency", 0));
+  v.queue_capacity = static_cast<int>(m.getSize("queue_capacity", 0));
+  v.max_body_bytes = m.getSize("max_body_bytes", 10 * 1024 * 1024);
+  v.request_deadline_s = static_cast<int>(m.getSize("request_deadline_s", 0));
+  m.finish();
+}
+
 void parseRuntime(ConfigMap m, RuntimeConfig& r) {
   r.io_threads = static_cast<int>(m.getSize("io_threads", 0));
   r.tbb_threads = static_cast<int>(m.getSize("tbb_threads", 0));
@@ -182,7 +229,10 @@ Config parseConfig(const YAML::Node& root, const StageRegistry& registry, Config
   parseScheduler(m.child("scheduler"), cfg.scheduler);
   parseTokens(m.child("tokens"), cfg.tokens);
   parseRuntime(m.child("runtime"), cfg.runtime);
-  parsePipeline(m.child("pipeline"), cfg.pipeline, registry);
+  parseVerifiers(m.raw("verifiers"), "verifiers", cfg.verifiers, diag);
+  parseVerification(m.child("verification"), cfg.verification);
+  parseVerifierService(m.child("verifier"), cfg.verifier_service);
+  if (m.has("pipeline") || !m.has("verifier")) parsePipeline(m.child("pipeline"), cfg.pipeline, registry);
   m.finish();
   return cfg;
 }

@@ -47,6 +47,36 @@ struct ProbeConfig {
   int full_handshake_interval_s = 86400;  // TLS: resume sessions, but refresh cert facts daily
 };
 
+// A verifier the monitor escalates to (compat §6, `VERIFIERS[]`).
+struct VerifierEndpoint {
+  std::string name;
+  std::string host;            // address or name of the verifier service
+  std::uint16_t port = 7803;
+  std::string auth_token;      // Bearer token (required)
+  std::string protocol = "v2"; // "v2" (POST /v2/check) or "legacy" (POST /check)
+  std::string vantage_id;      // "" = as the verifier reports it, else name
+  std::string region;
+};
+
+// How escalations are decided (compat §6.2, §6.4).
+struct VerificationConfig {
+  int peer_offline_limit = 3;  // PEER_OFFLINE_LIMIT: the quorum ceiling
+  int min_healthy = -1;        // -1 = automatic floor (0 / 1 / 2, compat §6.4)
+  int extra_timeout_s = 5;     // RPC deadline = site timeout + this
+};
+
+// `tidewatch verifier`: the verifier service this process runs (compat §6.1, §6.3).
+struct VerifierServiceConfig {
+  std::string listen = "127.0.0.1:7803";
+  std::string auth_token;          // required to start the service
+  std::string vantage_id;          // "" = host id
+  std::string region;
+  int max_concurrency = 0;         // 0 = automatic (checks in flight at once)
+  int queue_capacity = 0;          // 0 = automatic; beyond it items are shed "agent_overloaded"
+  std::int64_t max_body_bytes = 10 * 1024 * 1024;
+  int request_deadline_s = 0;      // 0 = automatic (longest item timeout + 5 s)
+};
+
 struct AdminConfig {
   std::string listen = "127.0.0.1:9190";  // "" disables the admin server
 };
@@ -93,6 +123,9 @@ struct Config {
   SchedulerConfig scheduler;
   TokensConfig tokens;
   RuntimeConfig runtime;
+  std::vector<VerifierEndpoint> verifiers;
+  VerificationConfig verification;
+  VerifierServiceConfig verifier_service;
   PipelineConfig pipeline;
 };
 

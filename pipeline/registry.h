@@ -28,6 +28,8 @@ struct StageContext {
   const Config& config;
   EventLoop& loop;
   Metrics& metrics;
+  // Built before the sinks, so that a sink (the incident engine) can notify through them.
+  std::vector<Notifier*> notifiers = {};
 };
 
 struct StageFactory {

@@ -49,6 +49,10 @@ Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Me
       m_targets_(metrics.gauge("scheduler.targets")),
       m_max_lag_(metrics.gauge("scheduler.max_lag_ms")) {
   ctx_ = std::make_unique<StageContext>(StageContext{config_, loop_, metrics_});
+  for (const auto& spec : config_.pipeline.notifiers) {
+    notifiers_.push_back(registry_.create<Notifier>(spec, *ctx_));
+    ctx_->notifiers.push_back(notifiers_.back().get());
+  }
   source_ = registry_.create<TargetSource>(config_.pipeline.source, *ctx_);
   probe_ = registry_.create<Probe>(config_.pipeline.probe, *ctx_);
   classifier_ = registry_.create<Classifier>(config_.pipeline.classify, *ctx_);
@@ -57,8 +61,6 @@ Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Me
     sinks_.push_back(registry_.create<Sink>(spec, *ctx_));
     bindings.push_back({sinks_.back().get(), spec.type});
   }
-  for (const auto& spec : config_.pipeline.notifiers)
-    notifiers_.push_back(registry_.create<Notifier>(spec, *ctx_));
 
   std::int64_t hard_max = config_.tokens.max > 0 ? config_.tokens.max : automaticTokenMax();
   graph_ = std::make_unique<PipelineGraph>(*probe_, *classifier_, std::move(bindings), static_cast<GraphHooks&>(*this), hard_max);
@@ -164,8 +166,9 @@ void Runner::reschedule(const CheckPtr& check, std::int64_t now_s) {
     wheel_.setFailures(slot, static_cast<std::uint8_t>(fails));
     // Confirmation follow-ups run on the retry cadence until NUM_OF_CHECKS failures in a row;
     // after that the site returns to its normal cadence.
-    if (fails < config_.scheduler.num_of_checks)
-      next = std::min(next, now_s + config_.scheduler.retry_interval_s);
+    bool follow_up = fails < config_.scheduler.num_of_checks;
+    for (const auto& sink : sinks_) follow_up = follow_up && sink->allowFollowUp(*check);
+    if (follow_up) next = std::min(next, now_s + config_.scheduler.retry_interval_s);
   } else {
     wheel_.setFailures(slot, 0);
   }

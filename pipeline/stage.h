@@ -82,6 +82,11 @@ class Sink : public Stage {
   // TBB thread, CPU only. `serial()` sinks are never called concurrently.
   virtual void consume(const CheckPtr& check) = 0;
   virtual bool serial() const { return true; }
+  // Whether a failing check may be followed up on the retry cadence (scheduler.
+  // retry_interval_s) rather than the site's normal cadence. Called on the dispatcher's
+  // thread while rescheduling: must be thread-safe and cheap. The incident engine says no
+  // for confirmed-down sites and while the monitor itself is the suspect.
+  virtual bool allowFollowUp(const Check&) const { return true; }
   // Queued-but-unwritten work (for the dispatcher's pause rule).
   virtual std::size_t backlog() const { return 0; }
   // Shutdown: write everything queued; may block (called on the runner thread).

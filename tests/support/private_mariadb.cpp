@@ -51,6 +51,16 @@ PrivateMariaDb::PrivateMariaDb() {
   dir_ = tmpl;
   socket_ = dir_ + "/mysqld.sock";
   start();
+  // A test process killed by a timeout never runs destructors: a detached watcher removes the
+  // server once this process is gone, so no mariadbd outlives its test.
+  const std::string script_path = std::string(TIDEWATCH_SOURCE_DIR) + "/scripts/mariadb-private";
+  const std::string watcher = "while kill -0 " + std::to_string(::getpid()) +
+                              " 2>/dev/null; do sleep 1; done; " + shellQuote(script_path) + " stop " +
+                              shellQuote(dir_);
+  std::string cmd = "setsid nohup sh -c " + shellQuote(watcher) + " >/dev/null 2>&1 </dev/null &";
+  if (std::system(cmd.c_str()) != 0) {
+    // Not fatal: the destructor still cleans up on a normal exit.
+  }
 }
 
 PrivateMariaDb::~PrivateMariaDb() {

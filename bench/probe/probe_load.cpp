@@ -2,11 +2,13 @@
 // as the daemon builds it — with a concurrency limit, and reports checks/s and CPU per check
 // of this process (utime+stime from getrusage), per pass and per error code.
 //
-//   probe_load --config bench.yaml --url 'http://site-%07d.fleet.test:PORT/' --hosts 100000 \
-//              --passes 2 --concurrency 256 [--threads 1]
+//   probe_load --config bench.yaml --hosts 100000 --concurrency 64 --threads 1 \
+//              --url 'http://site-%07d.fleet.test:PORT/' --url 'http://site-%07d.fleet.test:PORT/' \
+//              --url 'https://site-%07d.fleet.test:PORT2/' --url 'https://site-%07d.fleet.test:PORT2/'
 //
-// Pass 1 fills the DNS cache (and the TLS session cache); later passes are the steady state
-// the daemon runs in. The YAML's pipeline.probe must be probe.http; pipeline.source is
+// Each --url is one pass over the same hosts, in order, in one process: the first http pass
+// fills the DNS cache, the second is the steady state the daemon runs in; the first https pass
+// does full handshakes (DNS already cached), the second resumes TLS sessions. The YAML's pipeline.probe must be probe.http; pipeline.source is
 // required by the config parser but not used here.
 #include <sys/resource.h>
 
@@ -106,25 +108,24 @@ class Driver final : public ProbeCallback {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_file, url = "http://site-%07d.fleet.test/";
-  std::size_t hosts = 100000, concurrency = 256, threads = 1;
-  int passes = 2;
+  std::string config_file;
+  std::vector<std::string> urls;
+  std::size_t hosts = 100000, concurrency = 64, threads = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     std::string v = argv[i + 1];
     if (a == "--config") config_file = v;
-    else if (a == "--url") url = v;
+    else if (a == "--url") urls.push_back(v);
     else if (a == "--hosts") hosts = std::stoul(v);
     else if (a == "--concurrency") concurrency = std::stoul(v);
     else if (a == "--threads") threads = std::stoul(v);
-    else if (a == "--passes") passes = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
     }
   }
-  if (config_file.empty()) {
-    std::fprintf(stderr, "usage: probe_load --config FILE [--url PATTERN] [--hosts N] [--passes P] "
+  if (config_file.empty() || urls.empty()) {
+    std::fprintf(stderr, "usage: probe_load --config FILE --url PATTERN [--url PATTERN…] [--hosts N] "
                          "[--concurrency C] [--threads T]\n");
     return 2;
   }
@@ -140,28 +141,27 @@ int main(int argc, char** argv) {
   StageContext ctx{cfg, loop, metrics};
   auto probe = builtinStages().create<Probe>(cfg.pipeline.probe, ctx);
 
-  std::vector<TargetPtr> targets;
-  targets.reserve(hosts);
   auto site = defaultSiteConfig();
-  for (std::size_t i = 1; i <= hosts; ++i) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf, url.c_str(), static_cast<int>(i));
-    auto t = std::make_shared<Target>();
-    t->id = i;
-    t->url = buf;
-    t->config = site;
-    targets.push_back(std::move(t));
-  }
-  Driver driver(*probe, std::move(targets), concurrency);
-  for (int p = 1; p <= passes; ++p) {
+  for (std::size_t p = 0; p < urls.size(); ++p) {
+    std::vector<TargetPtr> targets;
+    targets.reserve(hosts);
+    for (std::size_t i = 1; i <= hosts; ++i) {
+      char buf[512];
+      std::snprintf(buf, sizeof buf, urls[p].c_str(), static_cast<int>(i));
+      auto t = std::make_shared<Target>();
+      t->id = i;
+      t->url = buf;
+      t->config = site;
+      targets.push_back(std::move(t));
+    }
+    Driver driver(*probe, std::move(targets), concurrency);
     auto w0 = std::chrono::steady_clock::now();
     double c0 = cpuSeconds();
     driver.runPass();
     double cpu = cpuSeconds() - c0;
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-    char label[32];
-    std::snprintf(label, sizeof label, "pass %d", p);
-    driver.report(label, wall, cpu);
+    std::string label = "pass " + std::to_string(p + 1) + " " + urls[p];
+    driver.report(label.c_str(), wall, cpu);
   }
   probe.reset();
   loop.stop();

@@ -59,7 +59,7 @@ class ProbeScenarios : public ::testing::Test {
         "  default_timeout_s: " + std::to_string(kDeadlineS) + "\n";
     ConfigDiagnostics diag;
     config_ = new Config(parseConfigString(yaml, builtinStages(), diag));
-    ASSERT_TRUE(diag.ok()) << diag.firstError();
+    if (!diag.ok()) throw std::runtime_error("config: " + diag.firstError() + "\n" + yaml);
     loop_ = new io::AsioEventLoop(2);
     loop_->start();
     metrics_ = new Metrics;
@@ -368,7 +368,7 @@ TEST_F(ProbeScenarios, Rows24To29ContentRules) {
       {"defacement", ErrorCode::kKeyword, KeywordRule::kRequired},
       {"malicious_script", ErrorCode::kKeyword, KeywordRule::kForbidden},
       {"spam_links", ErrorCode::kKeyword, KeywordRule::kForbidden},
-      {"wp_php_fatal", ErrorCode::kKeyword, KeywordRule::kForbidden},
+      {"wp_php_fatal", ErrorCode::kKeyword, KeywordRule::kRequired},  // canary gone too: required is checked first
       {"healthy_fatal_article", ErrorCode::kNone, KeywordRule::kNone},  // trap
   };
   for (const auto& c : cases) {

@@ -1,0 +1,196 @@
+#include "io/mysql/projection_writer.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/statement.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "io/mysql/pool.h"
+#include "io/mysql/session.h"
+#include "pipeline/metrics.h"
+
+namespace tidewatch::mysql {
+
+using Rows = std::vector<std::pair<std::uint64_t, std::int64_t>>;
+using Clock = std::chrono::steady_clock;
+
+ProjectionWriter::ProjectionWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics)
+    : pool_(std::move(pool)), o_(options), metrics_(metrics) {
+  interval_s_ = static_cast<std::uint32_t>(std::clamp(o_.interval_min, 5, 15)) * 60;
+  thread_ = std::thread([this] { run(); });
+}
+
+ProjectionWriter::~ProjectionWriter() { stop(); }
+
+void ProjectionWriter::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProjectionWriter::record(std::uint64_t target_id, std::uint32_t slot, std::uint32_t site_interval_s,
+                              std::int64_t checked_at_ms) {
+  const auto checked_s = static_cast<std::uint32_t>(checked_at_ms / 1000);
+  std::lock_guard lock(mu_);
+  if (slot >= slots_.size()) slots_.resize(std::max<std::size_t>(slot + 1, slots_.size() * 3 / 2));
+  SlotState& s = slots_[slot];
+  if (s.id != target_id) s = SlotState{target_id, 0};  // a new target in a reused slot
+  const bool every_result = site_interval_s >= interval_s_;
+  if (!every_result && s.last_s != 0 &&
+      checked_s < s.last_s + interval_s_ - static_cast<std::uint32_t>(o_.slack.count())) {
+    return;
+  }
+  s.last_s = checked_s;
+  auto [it, inserted] = pending_.try_emplace(target_id, checked_at_ms);
+  if (!inserted) it->second = std::max(it->second, checked_at_ms);
+  ++recorded_since_flush_;
+  if (metrics_) metrics_->gauge("mysql.projection.pending").store(static_cast<std::int64_t>(pending_.size()));
+}
+
+std::size_t ProjectionWriter::pending() const {
+  std::lock_guard lock(mu_);
+  return pending_.size() + (writing_ ? 1 : 0);
+}
+
+std::size_t ProjectionWriter::chunkSize(double rate_per_s) const {
+  const double secs = std::chrono::duration<double>(o_.flush_interval).count();
+  auto n = static_cast<std::size_t>(std::ceil(rate_per_s * secs * 1.25));
+  return std::clamp(n, o_.min_chunk, o_.max_chunk);
+}
+
+DbError ProjectionWriter::writeRows(Session& session, const Rows& rows) {
+  if (rows.empty()) return {};
+  std::string sql;
+  sql.reserve(rows.size() * 64 + 256);
+  sql += "UPDATE jetpack_monitor_sites SET last_checked_at = GREATEST(NOW(), CASE jetpack_monitor_site_id";
+  for (const auto& [id, ms] : rows) {
+    sql += " WHEN ";
+    sql += std::to_string(id);
+    sql += " THEN '";
+    sql += formatUtc((ms + 999) / 1000 * 1000);  // never earlier than the result: round up
+    sql += "'";
+  }
+  sql += " END) WHERE jetpack_monitor_site_id IN (";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i) sql += ',';
+    sql += std::to_string(rows[i].first);
+  }
+  sql += ")";
+  return session.execute(sql);
+}
+
+Rows ProjectionWriter::writeChunk(Rows rows, bool* connection_lost) {
+  std::sort(rows.begin(), rows.end());
+  Rows failed;
+  std::size_t written = 0;
+  for (std::size_t off = 0; off < rows.size(); off += o_.statement_rows) {
+    Rows part(rows.begin() + off, rows.begin() + std::min(rows.size(), off + o_.statement_rows));
+    if (*connection_lost) {
+      failed.insert(failed.end(), part.begin(), part.end());
+      continue;
+    }
+    DbError err;
+    std::chrono::milliseconds retry_after{0};
+    Lease lease = pool_->acquire(std::chrono::seconds(2), &err, &retry_after);
+    if (lease) {
+      for (int attempt = 1;; ++attempt) {
+        err = writeRows(*lease, part);
+        if (!err.lockConflict() || attempt >= o_.lock_attempts) break;
+        if (metrics_) metrics_->counter("mysql.projection.retry").fetch_add(1, std::memory_order_relaxed);
+        std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt));
+      }
+      if (err.connectionLost()) lease.reportLost();
+    }
+    if (err.ok()) {
+      written += part.size();
+      continue;
+    }
+    if (err.connectionLost()) *connection_lost = true;
+    if (metrics_) metrics_->counter("mysql.projection.error").fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("mysql.projection: {} rows not written ({}); kept for the next flush", part.size(),
+                 err.describe());
+    failed.insert(failed.end(), part.begin(), part.end());
+  }
+  if (metrics_) metrics_->counter("mysql.projection.rows").fetch_add(written, std::memory_order_relaxed);
+  return failed;
+}
+
+void ProjectionWriter::requeue(const Rows& rows) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, ms] : rows) {
+    auto [it, inserted] = pending_.try_emplace(id, ms);
+    if (!inserted) it->second = std::max(it->second, ms);  // a newer result wins
+  }
+}
+
+void ProjectionWriter::run() {
+  auto last_flush = Clock::now();
+  std::chrono::milliseconds backoff{0};
+  for (;;) {
+    Rows rows;
+    bool all = false;
+    double rate = 0;
+    {
+      std::unique_lock lock(mu_);
+      auto wait = backoff.count() > 0 ? backoff : o_.flush_interval;
+      cv_.wait_until(lock, last_flush + wait, [&] {
+        return stopping_ || (flush_all_ && !pending_.empty() && backoff.count() == 0);
+      });
+      if (stopping_) return;
+      auto now = Clock::now();
+      all = flush_all_;
+      const double elapsed = std::max(0.001, std::chrono::duration<double>(now - last_flush).count());
+      rate = static_cast<double>(recorded_since_flush_) / elapsed;
+      if (now < last_flush + wait && !(all && backoff.count() == 0)) continue;
+      last_flush = now;
+      recorded_since_flush_ = 0;
+      const std::size_t chunk = all ? pending_.size() : chunkSize(rate);
+      rows.reserve(std::min(chunk, pending_.size()));
+      for (auto it = pending_.begin(); it != pending_.end() && rows.size() < chunk;) {
+        rows.emplace_back(it->first, it->second);
+        it = pending_.erase(it);
+      }
+      writing_ = !rows.empty();
+      if (rows.empty() && all) {
+        flush_all_ = false;
+        cv_.notify_all();
+      }
+    }
+    if (rows.empty()) continue;
+    auto t0 = Clock::now();
+    bool lost = false;
+    Rows failed = writeChunk(std::move(rows), &lost);
+    if (metrics_) {
+      metrics_->gauge("mysql.projection.flush_ms")
+          .store(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+    }
+    requeue(failed);
+    // While the database is away, retry on the pool's backoff rather than every interval.
+    backoff = lost ? std::chrono::milliseconds(std::clamp<long>(backoff.count() * 2, 100, 5000))
+                   : std::chrono::milliseconds(0);
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+      if (flush_all_ && pending_.empty()) flush_all_ = false;
+      if (metrics_) metrics_->gauge("mysql.projection.pending").store(static_cast<std::int64_t>(pending_.size()));
+    }
+    cv_.notify_all();
+  }
+}
+
+bool ProjectionWriter::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  flush_all_ = true;
+  cv_.notify_all();
+  bool done = cv_.wait_for(lock, timeout, [&] { return pending_.empty() && !writing_; });
+  flush_all_ = false;
+  return done;
+}
+
+}  // namespace tidewatch::mysql

@@ -1,0 +1,97 @@
+// The legacy freshness projection: jetpack_monitor_sites.last_checked_at, written coarsely
+// (compat §1.12, §11.5) so that a healthy check costs the database ~nothing.
+//
+// Per target at most once per projection interval (5–15 min, default 15, 2 s slack), or every
+// result when the site's own interval is at least that long. Due values are coalesced in
+// memory per target (bounded by the number of sites, also during a database outage) and
+// flushed by one writer thread, at most one flush in flight: every `flush_interval` a chunk of
+// clamp(ceil(rate × interval × 1.25), 5 000, 50 000) rows, in multi-row UPDATE … CASE
+// statements of ≤ 1 000 rows (ascending ids, to keep lock order stable against event
+// transactions). Deadlocks and lock waits are retried (3 attempts); rows that still fail are
+// put back unless a newer value arrived meanwhile.
+//
+// Written value: GREATEST(NOW(), result time rounded up to the second) — the commit time,
+// never earlier than the check it reports, even if the database clock lags ours.
+//
+// Threads: record() is CPU-only (a short mutex) and may run on a TBB thread; flush() blocks
+// (shutdown).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "io/mysql/db_error.h"
+
+namespace tidewatch {
+class Metrics;
+}
+
+namespace tidewatch::mysql {
+
+class Pool;
+class Session;
+
+class ProjectionWriter {
+ public:
+  struct Options {
+    int interval_min = 15;                                    // clamped to 5..15
+    std::chrono::milliseconds flush_interval{10'000};
+    std::size_t min_chunk = 5'000;
+    std::size_t max_chunk = 50'000;
+    std::size_t statement_rows = 1'000;
+    std::chrono::seconds slack{2};
+    int lock_attempts = 3;
+  };
+
+  ProjectionWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics = nullptr);
+  ~ProjectionWriter();  // stop(): does not flush; call flush() first
+
+  // A completed check of `target_id`. `slot` is the target's stable TargetTable index (keeps
+  // the per-target bookkeeping in a flat array); `site_interval_s` its check interval.
+  void record(std::uint64_t target_id, std::uint32_t slot, std::uint32_t site_interval_s,
+              std::int64_t checked_at_ms);
+
+  std::size_t pending() const;
+  // Writes everything pending now, ignoring chunk sizes; true if all of it was written
+  // before `timeout`.
+  bool flush(std::chrono::milliseconds timeout);
+  void stop();
+
+  // One UPDATE for these rows (id → result time in ms); exposed for benchmarks.
+  static DbError writeRows(Session& session, const std::vector<std::pair<std::uint64_t, std::int64_t>>& rows);
+
+ private:
+  struct SlotState {
+    std::uint64_t id = 0;
+    std::uint32_t last_s = 0;  // result time (unix s) last projected
+  };
+  void run();
+  std::size_t chunkSize(double rate_per_s) const;
+  // Returns the rows that could not be written.
+  std::vector<std::pair<std::uint64_t, std::int64_t>> writeChunk(
+      std::vector<std::pair<std::uint64_t, std::int64_t>> rows, bool* connection_lost);
+  void requeue(const std::vector<std::pair<std::uint64_t, std::int64_t>>& rows);
+
+  std::shared_ptr<Pool> pool_;
+  Options o_;
+  Metrics* metrics_;
+  std::uint32_t interval_s_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<SlotState> slots_;
+  std::unordered_map<std::uint64_t, std::int64_t> pending_;  // target id → result time (ms)
+  std::uint64_t recorded_since_flush_ = 0;
+  bool flush_all_ = false;
+  bool stopping_ = false;
+  bool writing_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tidewatch::mysql

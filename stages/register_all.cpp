@@ -3,9 +3,13 @@
 #include "pipeline/registry.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/notify/log/log_notifier.h"
+#include "stages/notify/wpcom/wpcom_notifier.h"
 #include "stages/probe/http/http_probe.h"
 #include "stages/probe/simulated/simulated_probe.h"
+#include "stages/sink/incidents/incident_sink.h"
 #include "stages/sink/log/log_sink.h"
+#include "stages/sink/mysql_history/mysql_history_sink.h"
+#include "stages/sink/mysql_projection/mysql_projection_sink.h"
 #include "stages/sink/null/null_sink.h"
 #include "stages/source/file/file_source.h"
 #include "stages/source/mysql/mysql_source.h"
@@ -24,9 +28,13 @@ void registerAllStages(StageRegistry& registry) {
   stages::registerJetmonClassifier(registry);
   // sink
   stages::registerNullSink(registry);
+  stages::registerMysqlProjectionSink(registry);
+  stages::registerMysqlHistorySink(registry);
   stages::registerLogSink(registry);
+  stages::registerIncidentSink(registry);
   // notify
   stages::registerLogNotifier(registry);
+  stages::registerWpcomNotifier(registry);
 }
 
 const StageRegistry& builtinStages() {

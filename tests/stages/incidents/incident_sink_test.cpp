@@ -1,0 +1,578 @@
+// The incident state machine (compat §3–§7 and the deliberate fixes of §14) with a fake
+// verifier, a recording notifier, a fake clock and the real EventStore on a private MariaDB.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/stages/incidents/incident_test_support.h"
+
+namespace tidewatch::stages::test {
+namespace {
+
+constexpr std::int64_t kSec = 1000;
+constexpr std::int64_t kMin = 60 * kSec;
+
+std::string httpEvents(Engine& e) {
+  return e.s("SELECT GROUP_CONCAT(CONCAT(state, '/', severity, '/', COALESCE(resolution_reason, 'open')) ORDER BY id "
+             "SEPARATOR ' | ') FROM jetmon_events WHERE check_type = 'http'");
+}
+std::string reasons(Engine& e, const std::string& type = "http") {
+  return e.s("SELECT GROUP_CONCAT(t.reason ORDER BY t.id SEPARATOR ',') FROM jetmon_event_transitions t "
+             "JOIN jetmon_events e ON e.id = t.event_id WHERE e.check_type = '" + type + "'");
+}
+long long audits(Engine& e, const std::string& type) {
+  return e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_type = '" + type + "'");
+}
+long long siteStatus(Engine& e, std::uint64_t id) {
+  return e.n("SELECT site_status FROM jetpack_monitor_sites WHERE jetpack_monitor_site_id = " + std::to_string(id));
+}
+
+// Three failures on the retry cadence: Seems Down, then escalation.
+void failThrice(Engine& e, const TargetPtr& t, CheckPtr (*make)(const TargetPtr&, std::int64_t) = http503) {
+  for (int i = 0; i < 3; ++i) {
+    e.feed(make(t, e.now));
+    e.advance(10 * kSec);
+  }
+}
+
+TEST(Incident, FirstFailureOpensSeemsDownWithTransitionProjectionAndAudit) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  EXPECT_TRUE(e.feed(http503(t, e.now)));
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  EXPECT_EQ(reasons(e), "opened");
+  EXPECT_EQ(siteStatus(e, 1), 0);
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'retry_dispatched'"), "retry 1 of 3");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log a JOIN jetmon_events ev ON ev.id = a.event_id"), 1);
+  // Evidence: the local result and the rule that fired.
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.http_code') FROM jetmon_events"), "503");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.rule') FROM jetmon_events"), "first_failure");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.method') FROM jetmon_events"), "GET");
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_EQ(e.verifier->calls.load(), 0);
+  EXPECT_TRUE(e.sink->allowFollowUp(*http503(t, e.now)));
+}
+
+TEST(Incident, HealthyChecksOfRunningSitesAreNotWanted) {
+  Engine e;
+  auto t = target({.id = 2});
+  EXPECT_FALSE(e.sink->wants(*ok(t, e.now)));
+  EXPECT_TRUE(e.sink->wants(*http503(t, e.now)));
+  auto down = target({.id = 3, .status = SiteStatus::kDown});
+  EXPECT_TRUE(e.sink->wants(*ok(down, e.now)));
+}
+
+TEST(Incident, ThreeFailuresEscalateAndConfirmationPromotesToDownAndNotifies) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  failThrice(e, t);
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(reasons(e), "opened,verifier_confirmed");
+  EXPECT_EQ(siteStatus(e, 1), 2);
+  EXPECT_EQ(audits(e, "retry_dispatched"), 2);
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'veriflier_sent' ORDER BY id LIMIT 1"),
+            "escalating to 3 verifiers");
+  EXPECT_EQ(audits(e, "veriflier_sent"), 4);  // escalation + one per reply
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_type = 'veriflier_sent' AND source = '127.0.0.2'"), 1);
+  EXPECT_EQ(audits(e, "wpcom_sent"), 1);
+  auto sent = e.notifier.all();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].status_id, 2);
+  EXPECT_EQ(sent[0].blog_id, Engine::blogOf(1));
+  EXPECT_EQ(sent[0].status_type, StatusType::kServer);
+  ASSERT_EQ(sent[0].checks.size(), 4u);  // local + one per healthy verifier
+  EXPECT_EQ(sent[0].checks[0].type, 1);
+  EXPECT_EQ(sent[0].checks[0].code, 503);
+  EXPECT_EQ(sent[0].checks[1].type, 2);
+  // Evidence on the promotion: votes, quorum and the rule.
+  std::string meta = "(SELECT metadata FROM jetmon_event_transitions WHERE reason = 'verifier_confirmed')";
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(" + meta + ", '$.verifier_quorum')"), "3");
+  EXPECT_EQ(e.s("SELECT JSON_LENGTH(" + meta + ", '$.votes')"), "3");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(" + meta + ", '$.rule')"), "verifier_quorum");
+  EXPECT_EQ(e.s("SELECT JSON_EXTRACT(" + meta + ", '$.verifier_results[0].success')"), "false");
+  // Confirmed down: back to the normal cadence.
+  EXPECT_FALSE(e.sink->allowFollowUp(*http503(t, e.now)));
+  // last_alert_sent_at written for the cooldown anchor.
+  EXPECT_EQ(e.n("SELECT last_alert_sent_at IS NOT NULL FROM jetpack_monitor_sites WHERE jetpack_monitor_site_id = 1"), 1);
+}
+
+TEST(Incident, VerifierDisagreementClosesAsFalseAlarmAndRecordsFalsePositive) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  auto t = target({.id = 1});
+  failThrice(e, t);
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/false_alarm");
+  EXPECT_EQ(reasons(e), "opened,false_alarm");
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  EXPECT_EQ(e.s("SELECT CONCAT(blog_id, '/', http_code, '/', error_code, '/', rtt_ms) FROM jetmon_false_positives"),
+            "5001/503/0/120");
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.disagreed') FROM jetmon_event_transitions WHERE reason = 'false_alarm'"), "3");
+}
+
+TEST(Incident, VerifierOutageDefersInsteadOfFalseAlarm) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::deferred(15'000); };
+  auto t = target({.id = 1});
+  failThrice(e, t);
+  // B3: no verdict is not a false alarm.
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_false_positives"), 0);
+  EXPECT_EQ(siteStatus(e, 1), 0);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE detail LIKE 'verifier retry deferred%'"), 1);
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  // A failure inside the back-off does not escalate; the first one after it does.
+  e.advance(2 * kSec);  // 12 s after the deferral... minus the 10 s already advanced
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  e.advance(10 * kSec);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::confirmed(); };
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 2);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+TEST(Incident, RecoveryFromSeemsDownClosesWithoutNotification) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(ok(t, e.now));
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/probe_cleared");
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  // B5a: the owner never heard about this incident, so no "back up" either.
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_EQ(audits(e, "wpcom_sent"), 0);
+}
+
+TEST(Incident, RecoveryFromDownNotifiesWithTheLocalResult) {
+  IncidentOptions o = Engine::defaults();
+  o.alert_cooldown_minutes = 0;
+  Engine e(o);
+  e.addSite(1);
+  auto t = target({.id = 1});
+  failThrice(e, t);
+  e.feed(ok(t, e.now));
+  EXPECT_EQ(httpEvents(e), "Down/4/verifier_cleared");
+  EXPECT_EQ(reasons(e), "opened,verifier_confirmed,verifier_cleared");
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  auto sent = e.notifier.all();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[1].status_id, 1);
+  ASSERT_EQ(sent[1].checks.size(), 1u);
+  EXPECT_EQ(sent[1].checks[0].code, 200);
+  EXPECT_EQ(sent[1].checks[0].status, 1);
+}
+
+TEST(Incident, RecoveryInsideTheCooldownIsSuppressedAndAudited) {
+  Engine e;  // 30-minute default cooldown, which the reference applies to recoveries too
+  e.addSite(1);
+  auto t = target({.id = 1});
+  failThrice(e, t);
+  e.feed(ok(t, e.now));
+  EXPECT_EQ(e.notifier.count(2), 1);
+  EXPECT_EQ(e.notifier.count(1), 0);
+  // B5b: the reference dropped it silently.
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_type = 'alert_suppressed' AND "
+                "detail = 'recovery cooldown active'"), 1);
+}
+
+TEST(Incident, MaintenanceWindowFullyCoveringTheFailureSwallowsIt) {
+  Engine e;
+  e.addSite(1);
+  std::int64_t now_s = e.now / 1000;
+  auto t = target({.id = 1, .maintenance_start = now_s - 60, .maintenance_end = now_s + 600});
+  for (int i = 0; i < 6; ++i) {
+    e.feed(http503(t, e.now));
+    e.advance(20 * kSec);
+  }
+  e.feed(ok(t, e.now));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  EXPECT_EQ(audits(e, "maintenance_active"), 6);
+  EXPECT_EQ(e.verifier->calls.load(), 0);
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+}
+
+TEST(Incident, FailureOutlivingMaintenanceAlertsAsSoonAsTheWindowCloses) {
+  Engine e;
+  e.addSite(1);
+  std::int64_t now_s = e.now / 1000;
+  auto t = target({.id = 1, .maintenance_start = now_s - 60, .maintenance_end = now_s + 100});
+  // An incident already open when the window starts is swallowed too.
+  auto plain = target({.id = 1});
+  e.feed(http503(plain, e.now - 30 * kSec));
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  for (int i = 0; i < 4; ++i) {  // t = 0, 30, 60, 90 s: inside
+    e.feed(http503(t, e.now));
+    e.advance(30 * kSec);
+  }
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/maintenance_swallowed");
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  // t = 120 s: the window closed at 100 s and the site still fails: Down at once, because the
+  // swallowed failures were consecutive local evidence.
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/maintenance_swallowed | Down/4/open");
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+TEST(Incident, CooldownSuppressesTheSecondOutageAndAuditsIt) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1, .cooldown_minutes = 30});
+  failThrice(e, t);
+  e.feed(ok(t, e.now));
+  e.advance(10 * kMin);
+  failThrice(e, t);
+  EXPECT_EQ(httpEvents(e), "Down/4/verifier_cleared | Down/4/open");
+  EXPECT_EQ(e.notifier.count(2), 1);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_type = 'alert_suppressed' AND detail = 'cooldown active'"), 1);
+}
+
+TEST(Incident, CooldownZeroNotifiesBothOutages) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1, .cooldown_minutes = 0});
+  failThrice(e, t);
+  e.feed(ok(t, e.now));
+  e.advance(10 * kMin);
+  failThrice(e, t);
+  EXPECT_EQ(e.notifier.count(2), 2);
+  EXPECT_EQ(e.notifier.count(1), 1);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_type = 'alert_suppressed'"), 0);
+}
+
+TEST(Incident, CooldownIsMeasuredFromTheLoadedLastAlert) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1, .last_alert_sent_at = e.now / 1000 - 5 * 60});
+  failThrice(e, t);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(e.notifier.count(2), 0);
+  EXPECT_EQ(audits(e, "alert_suppressed"), 1);
+}
+
+TEST(Incident, FlappingAtFortyPercentFailuresDoesNotStormNotifications) {
+  Engine e;
+  e.addSite(1);
+  // The verifiers see the same 40 % flapping: mostly up.
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  auto t = target({.id = 1, .interval_s = 60});
+  const char* pattern = "FSFFSSFSSFFFSSFSFSSSFFSFSSFSFFFSSSFSSFSFF";  // 40 % F, with runs of three
+  int failures = 0;
+  for (const char* p = pattern; *p; ++p) {
+    e.feed(*p == 'F' ? check(t, e.now, 502 + (failures++ % 3)) : ok(t, e.now), false);
+    e.idle();
+    e.advance(20 * kSec);
+  }
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_GT(e.verifier->calls.load(), 0);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL AND severity = 4"), 0);
+  // With confirming verifiers, the cooldown bounds the alerts of one flapping site to one.
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::confirmed(); };
+  for (int round = 0; round < 4; ++round) {
+    failThrice(e, t);
+    e.feed(ok(t, e.now));
+    e.advance(3 * kMin);
+  }
+  EXPECT_EQ(e.notifier.count(2), 1);
+  EXPECT_EQ(e.notifier.count(1), 0);
+}
+
+TEST(Incident, ConfirmedDownSiteThatKeepsFailingIsNotReescalated) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1, .cooldown_minutes = 0});
+  failThrice(e, t);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  for (int i = 0; i < 9; ++i) {
+    e.feed(http503(t, e.now));
+    e.advance(60 * kSec);
+  }
+  // B4: no second escalation, no second alert, and never a false alarm on a Down event.
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(e.notifier.count(2), 1);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_false_positives"), 0);
+  EXPECT_EQ(e.metrics.counter("detection.down.still_down.count").load(), 9u);
+}
+
+TEST(Incident, TransientConnectFailureJustAfterRecoveryIsSuppressed) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1, .interval_s = 60});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(ok(t, e.now));
+  e.advance(30 * kSec);
+  e.feed(refused(t, e.now));  // inside clamp(60 s, 1, 5 min) of the recovery
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 1);
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'alert_suppressed'"),
+            "post-recovery transient failure suppressed");
+  // An HTTP answer is never "transient": it opens at once.
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), 1);
+  e.feed(ok(t, e.now));
+  // After the window, a connect failure opens as usual.
+  e.advance(2 * kMin);
+  e.feed(timeout(t, e.now));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), 1);
+}
+
+TEST(Incident, TransientFailureAfterFalseAlarmIsSuppressed) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  auto t = target({.id = 1, .interval_s = 60});
+  failThrice(e, t, timeout);
+  e.advance(3 * kMin);  // inside clamp(2 × 60 s, 5, 10 min)
+  e.feed(timeout(t, e.now));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 1);
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'alert_suppressed'"),
+            "post-false-alarm transient failure suppressed");
+}
+
+CheckPtr tlsCheck(const TargetPtr& t, std::int64_t now, std::uint16_t version, std::int64_t not_after_s) {
+  auto c = ok(t, now);
+  c->result.tls.version = version;
+  c->result.tls.cipher = "ECDHE-RSA-AES128-GCM-SHA256";
+  c->result.tls.cipher_id = 0xc02f;
+  c->result.tls.cert_not_after = not_after_s;
+  c->verdict = classifyJetmon(c->result);
+  return c;
+}
+
+TEST(Incident, TlsExpiryWarnsAtThirtyDaysDegradesAtSevenAndDeescalatesOnRenewal) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  std::int64_t now_s = e.now / 1000;
+  constexpr std::int64_t kDay = 86400;
+  // 90 days: the date is new (written), nothing opens.
+  EXPECT_TRUE(e.feed(tlsCheck(t, e.now, 0x0304, now_s + 90 * kDay)));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+  EXPECT_EQ(e.s("SELECT ssl_expiry_date FROM jetpack_monitor_sites"), mysql::formatUtc((now_s + 90 * kDay) * 1000).substr(0, 10));
+  // The same date again: not even wanted.
+  EXPECT_FALSE(e.sink->wants(*tlsCheck(t, e.now, 0x0304, now_s + 90 * kDay)));
+  // A certificate expiring in 20 days: Warning.
+  e.feed(tlsCheck(t, e.now, 0x0304, now_s + 20 * kDay + 3600));
+  EXPECT_EQ(e.s("SELECT CONCAT(state, '/', severity) FROM jetmon_events WHERE check_type = 'tls_expiry'"), "Warning/1");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.days_until') FROM jetmon_events"), "20");
+  // 14 days later it has 6 days left: Degraded.
+  e.advance(14 * kDay * 1000);
+  e.feed(tlsCheck(t, e.now, 0x0304, now_s + 20 * kDay + 3600));
+  EXPECT_EQ(e.s("SELECT CONCAT(state, '/', severity) FROM jetmon_events WHERE check_type = 'tls_expiry'"), "Degraded/2");
+  // Renewed to 25 days from now: back to Warning; then to 60 days: closed.
+  e.feed(tlsCheck(t, e.now, 0x0304, e.now / 1000 + 25 * kDay));
+  e.feed(tlsCheck(t, e.now, 0x0304, e.now / 1000 + 60 * kDay));
+  EXPECT_EQ(reasons(e, "tls_expiry"), "opened,severity_escalation,severity_deescalation,probe_cleared");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), 0);
+  // Advisories never touch site_status and never notify.
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+}
+
+TEST(Incident, TlsDeprecatedOpensWhileTls11AndClosesOnTls12) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  std::int64_t later = e.now / 1000 + 200 * 86400;
+  auto c = tlsCheck(t, e.now, 0x0302, later);
+  EXPECT_TRUE(c->verdict.success);
+  EXPECT_TRUE(e.feed(c));
+  e.feed(tlsCheck(t, e.now, 0x0302, later));  // still 1.1: no second event
+  EXPECT_EQ(e.s("SELECT CONCAT(check_type, '/', state, '/', severity) FROM jetmon_events"), "tls_deprecated/Warning/1");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.tls_version') FROM jetmon_events"), "TLS 1.1");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.tls_version_code') FROM jetmon_events"), "0x0302");
+  // A 1.2 handshake is wanted because the advisory is open, and closes it.
+  auto modern = tlsCheck(t, e.now, 0x0303, later);
+  EXPECT_TRUE(e.feed(modern));
+  EXPECT_EQ(reasons(e, "tls_deprecated"), "opened,probe_cleared");
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_FALSE(e.sink->wants(*tlsCheck(t, e.now, 0x0303, later)));
+}
+
+TEST(Incident, CorrelatedFailuresOpenNothingAndLeaveTheConditionWithHysteresis) {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.window_s = 10;
+  o.correlation.min_results = 40;
+  o.correlation.enter_ratio = 0.25;
+  o.correlation.exit_ratio = 0.10;
+  o.correlation.exit_windows = 2;
+  o.correlation.hold_ms = 3000;
+  Engine e(o);
+  for (std::uint64_t id = 1; id <= 60; ++id) e.addSite(id);
+  std::vector<TargetPtr> fleet;
+  for (std::uint64_t id = 1; id <= 60; ++id) fleet.push_back(target({.id = id}));
+  // Healthy second: 60 results.
+  for (auto& t : fleet) e.feed(ok(t, e.now), false);
+  e.advance(1 * kSec);
+  e.tick();
+  EXPECT_FALSE(e.sink->monitorSuspect());
+  // The monitor's network goes: every check times out or cannot connect (no HTTP code).
+  // HTTP answers still count as the sites' own: they open Seems Down as usual.
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < fleet.size(); ++i) {
+      // Two sites answer with a real 503 in the first second, then recover.
+      auto c = i < 2 ? (round == 0 ? http503(fleet[i], e.now) : ok(fleet[i], e.now))
+                     : (i % 2 ? timeout(fleet[i], e.now) : refused(fleet[i], e.now));
+      e.feed(c, false);
+      e.sink->allowFollowUp(*c);
+    }
+    e.idle();
+    e.advance(1 * kSec);
+    e.tick();
+  }
+  EXPECT_TRUE(e.sink->monitorSuspect());
+  EXPECT_FALSE(e.sink->allowFollowUp(*timeout(fleet[5], e.now)));
+  EXPECT_TRUE(e.sink->allowFollowUp(*http503(fleet[0], e.now)));
+  e.advance(3 * kSec);
+  e.tick();  // held first failures are released into the suspect condition: dropped
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE check_type = 'http'"), 2);  // the two 503s
+  EXPECT_EQ(e.verifier->calls.load(), 0);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE blog_id IS NULL AND event_type = 'alert_suppressed' "
+                "AND detail LIKE 'monitor suspect%'"), 1);
+  EXPECT_EQ(e.metrics.gauge("detection.monitor_suspect").load(), 1);
+  EXPECT_GT(e.metrics.counter("detection.unknown.suppressed.count").load(), 0u);
+  // The network is back. One healthy window is not enough to leave (hysteresis: 2 windows).
+  for (int sec = 0; sec < 12; ++sec) {
+    for (auto& t : fleet) e.feed(ok(t, e.now), false);
+    e.idle();
+    e.advance(1 * kSec);
+    e.tick();
+  }
+  EXPECT_TRUE(e.sink->monitorSuspect());
+  for (int sec = 0; sec < 20; ++sec) {
+    for (auto& t : fleet) e.feed(ok(t, e.now), false);
+    e.idle();
+    e.advance(1 * kSec);
+    e.tick();
+  }
+  EXPECT_FALSE(e.sink->monitorSuspect());
+  EXPECT_EQ(e.metrics.gauge("detection.monitor_suspect").load(), 0);
+  // Nothing was opened for the infrastructure failures, nobody was paged.
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE check_type = 'http'"), 2);
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  // Back to normal: a lone site's timeout opens Seems Down once its hold expires.
+  e.feed(timeout(fleet[10], e.now));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), 0);
+  e.advance(3 * kSec);
+  e.tick();
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), 1);
+}
+
+TEST(Incident, ResolverFailingAcrossSitesMakesTheMonitorTheSuspect) {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.window_s = 10;
+  o.correlation.min_results = 40;
+  o.correlation.enter_ratio = 0.5;  // the infrastructure share alone would not trip
+  o.correlation.dns_min_failures = 10;
+  o.correlation.dns_enter_ratio = 0.1;
+  o.correlation.hold_ms = 2000;
+  Engine e(o);
+  std::vector<TargetPtr> fleet;
+  for (std::uint64_t id = 1; id <= 60; ++id) fleet.push_back(target({.id = id}));
+  for (std::size_t i = 0; i < fleet.size(); ++i) {
+    auto c = i < 15 ? check(fleet[i], e.now, 0, ErrorCode::kConnect, DnsErrorKind::kServFail) : ok(fleet[i], e.now);
+    e.feed(c, false);
+  }
+  e.idle();
+  e.tick();
+  EXPECT_TRUE(e.sink->monitorSuspect());
+  e.advance(2 * kSec);
+  e.tick();
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+}
+
+TEST(Incident, RestartInTheMiddleOfSeemsDownFinishesTheIncidentExactlyOnce) {
+  Engine e;
+  e.addSite(1);
+  e.addSite(2);
+  auto t1 = target({.id = 1});
+  auto t2 = target({.id = 2});
+  e.feed(http503(t1, e.now));
+  e.feed(http503(t2, e.now));
+  e.restart();
+  ASSERT_TRUE(e.sink->waitIdle(std::chrono::seconds(20)));
+  EXPECT_TRUE(e.sink->recovered());
+  EXPECT_EQ(e.metrics.gauge("incidents.recovered_open_events").load(), 2);
+  // Reloaded from the database: the projection says 0 now.
+  auto r1 = target({.id = 1, .status = SiteStatus::kDown});
+  auto r2 = target({.id = 2, .status = SiteStatus::kDown});
+  // Site 1 recovers: closed once, with probe_cleared.
+  e.advance(10 * kSec);
+  EXPECT_TRUE(e.feed(ok(r1, e.now)));
+  e.feed(ok(r1, e.now));
+  EXPECT_EQ(e.s("SELECT GROUP_CONCAT(reason ORDER BY id) FROM jetmon_event_transitions WHERE endpoint_id = 1"),
+            "opened,probe_cleared");
+  // Site 2 keeps failing: the resumed incident is escalated and confirmed, not reopened.
+  e.feed(http503(r2, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(r2, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(e.s("SELECT GROUP_CONCAT(reason ORDER BY id) FROM jetmon_event_transitions WHERE endpoint_id = 2"),
+            "opened,verifier_confirmed");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 2);
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  EXPECT_EQ(siteStatus(e, 2), 2);
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+TEST(Incident, RestartWithAnOpenTlsAdvisoryClosesItOnTheFirstModernHandshake) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  std::int64_t later = e.now / 1000 + 200 * 86400;
+  e.feed(tlsCheck(t, e.now, 0x0301, later));
+  e.restart();
+  ASSERT_TRUE(e.sink->waitIdle(std::chrono::seconds(20)));
+  auto reloaded = target({.id = 1, .ssl_expiry_date = (later / 86400) * 86400});
+  EXPECT_TRUE(e.feed(tlsCheck(reloaded, e.now, 0x0304, later)));
+  EXPECT_EQ(reasons(e, "tls_deprecated"), "opened,probe_cleared");
+}
+
+TEST(Incident, RecoveryRacingAnEscalationIgnoresTheLateVerdict) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->park = true;
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now), false);  // escalates; the verdict stays parked
+  for (int i = 0; i < 2000 && e.verifier->calls.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_FALSE(e.sink->waitIdle(std::chrono::milliseconds(50)));  // a verdict is outstanding
+  e.feed(ok(t, e.now), false);  // queued on the site's shard before the verdict
+  e.verifier->releaseAll(FakeVerifier::confirmed());
+  e.idle();
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/probe_cleared");
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_EQ(e.metrics.counter("detection.verifier.stale_verdict.count").load(), 1u);
+}
+
+TEST(Incident, NoVerifiersConfiguredConfirmsAtOnce) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->count = 0;
+  auto t = target({.id = 1});
+  failThrice(e, t);
+  EXPECT_EQ(e.verifier->calls.load(), 0);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.rule') FROM jetmon_event_transitions WHERE reason = 'verifier_confirmed'"),
+            "no_verifiers_configured");
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+}  // namespace
+}  // namespace tidewatch::stages::test

@@ -113,11 +113,18 @@ Rows ProjectionWriter::writeChunk(Rows rows, bool* connection_lost) {
     }
     if (err.connectionLost()) *connection_lost = true;
     if (metrics_) metrics_->counter("mysql.projection.error").fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("mysql.projection: {} rows not written ({}); kept for the next flush", part.size(),
-                 err.describe());
+    if (!warned_) {  // once per outage, not once per retry
+      spdlog::warn("mysql.projection: {} rows not written ({}); kept coalesced in memory and retried",
+                   part.size(), err.describe());
+      warned_ = true;
+    }
     failed.insert(failed.end(), part.begin(), part.end());
   }
   if (metrics_) metrics_->counter("mysql.projection.rows").fetch_add(written, std::memory_order_relaxed);
+  if (failed.empty() && warned_) {
+    spdlog::info("mysql.projection: writing again");
+    warned_ = false;
+  }
   return failed;
 }
 

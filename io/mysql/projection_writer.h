@@ -91,6 +91,7 @@ class ProjectionWriter {
   bool flush_all_ = false;
   bool stopping_ = false;
   bool writing_ = false;
+  bool warned_ = false;  // writer thread only
   std::thread thread_;
 };
 

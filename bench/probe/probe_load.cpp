@@ -2,8 +2,8 @@
 // as the daemon builds it — with a concurrency limit, and reports checks/s and CPU per check
 // of this process (utime+stime from getrusage), per pass and per error code.
 //
-//   probe_load --config bench.yaml --hosts 100000 --concurrency 64 --threads 1 \
-//              --url 'http://site-%07d.fleet.test:PORT/' --url 'http://site-%07d.fleet.test:PORT/' \
+//   probe_load --config bench.yaml --hosts 100000 --concurrency 64 --threads 1
+//              --url 'http://site-%07d.fleet.test:PORT/' --url 'http://site-%07d.fleet.test:PORT/'
 //              --url 'https://site-%07d.fleet.test:PORT2/' --url 'https://site-%07d.fleet.test:PORT2/'
 //
 // Each --url is one pass over the same hosts, in order, in one process: the first http pass

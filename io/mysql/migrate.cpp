@@ -9,6 +9,8 @@
 #include <memory>
 #include <set>
 
+#include <yaml-cpp/yaml.h>
+
 #include "io/mysql/schema.h"
 #include "io/mysql/session.h"
 
@@ -230,6 +232,29 @@ int runMigrate(const DatabaseConfig& cfg, bool check_only, std::ostream& out) {
   }
   out << "schema of " << cfg.name << " is up to date\n";
   return 0;
+}
+
+int runMigrateCommand(const std::string& config_file, bool check_only, std::ostream& out) {
+  ConfigDiagnostics diag;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(config_file);
+  } catch (const YAML::Exception& e) {
+    out << "migrate: " << config_file << ": " << e.what() << "\n";
+    return 2;
+  }
+  DatabaseConfig db = parseDatabaseOnly(root, diag);
+  if (!diag.ok()) {
+    for (const auto& m : diag.messages()) {
+      if (m.level == ConfigMessage::Level::kError) out << "migrate: " << m.path << ": " << m.text << "\n";
+    }
+    return 2;
+  }
+  if (!db.configured) {
+    out << "migrate: " << config_file << " has no `database:` section\n";
+    return 2;
+  }
+  return runMigrate(db, check_only, out);
 }
 
 }  // namespace tidewatch::mysql

@@ -26,3 +26,12 @@ DbError applyMigrations(Session& session, std::ostream& out);
 std::vector<std::string> findDrift(Session& session, DbError* error);
 
 }  // namespace tidewatch::mysql
+
+namespace tidewatch::mysql {
+
+// The `tidewatch migrate --config FILE [--check]` command: reads only the `database:` section
+// (pipeline/config.h parseDatabaseOnly), then runMigrate. Exit code as runMigrate; 2 for a
+// config that cannot be read.
+int runMigrateCommand(const std::string& config_file, bool check_only, std::ostream& out);
+
+}  // namespace tidewatch::mysql

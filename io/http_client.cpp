@@ -31,7 +31,6 @@ struct HttpClient::Env {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Strand = asio::strand<asio::io_context::executor_type>;
 using Tcp = asio::ip::tcp;
 
 constexpr std::size_t kMaxDetail = 200;
@@ -65,7 +64,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
   HttpCheck(asio::io_context& io, std::shared_ptr<HttpClient::Env> env, CheckPtr check, ProbeCallback& done)
       : env_(std::move(env)),
         opts_(env_->options),
-        strand_(asio::make_strand(io)),
+        strand_(env_->options.one_io_thread ? asio::any_io_executor(io.get_executor())
+                                            : asio::any_io_executor(asio::make_strand(io))),
         timer_(strand_),
         socket_(strand_),
         check_(std::move(check)),
@@ -111,14 +111,28 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
 
   // ---- deadlines ----
 
+  // Phases only move a deadline variable; the one timer is re-armed only when the new phase
+  // ends before the timer would fire. Budgets are chosen so that this is rare (normally one
+  // async_wait per check), because each cancel costs a handler run.
   void armPhase(ProbePhase phase, std::chrono::milliseconds budget) {
     phase_ = phase;
-    Clock::time_point at = std::min(deadline_, Clock::now() + budget);
-    phase_deadline_ = at;
+    phase_deadline_ = std::min(deadline_, Clock::now() + budget);
+    if (timer_armed_ && timer_at_ <= phase_deadline_) return;
+    armTimer(phase_deadline_);
+  }
+
+  void armTimer(Clock::time_point at) {
+    timer_armed_ = true;
+    timer_at_ = at;
     ++timer_gen_;
     timer_.expires_at(at);
     timer_.async_wait([self = shared_from_this(), gen = timer_gen_](std::error_code ec) {
       if (ec || gen != self->timer_gen_ || self->finished_) return;
+      self->timer_armed_ = false;
+      if (Clock::now() < self->phase_deadline_) {
+        self->armTimer(self->phase_deadline_);  // an earlier phase's deadline: not ours yet
+        return;
+      }
       self->onPhaseTimeout();
     });
   }
@@ -223,8 +237,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
       return;
     }
     result().timings.tcp_ms = msBetween(connect_start_, Clock::now());
-    std::error_code ignored;
-    socket_.set_option(Tcp::no_delay(true), ignored);
+    // No TCP_NODELAY: the request is one write, so Nagle never delays it (and it saves a syscall).
     if (url_.https) {
       startTls();
     } else {
@@ -330,7 +343,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
     // Waiting for the first byte may take the whole remaining deadline (a slow backend is
     // a timeout, reported as such).
     armPhase(ProbePhase::kFirstByte, remaining());
-    if (!buffer_) buffer_ = std::make_unique<char[]>(opts_.read_buffer_bytes);
+    if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(opts_.read_buffer_bytes);
     readMore();
   }
 
@@ -573,7 +586,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
 
   std::shared_ptr<HttpClient::Env> env_;
   const HttpClientOptions& opts_;
-  Strand strand_;
+  asio::any_io_executor strand_;  // a strand, or the io_context's executor (one thread)
   asio::steady_timer timer_;
   Tcp::socket socket_;
   TlsVerifyState verify_;  // declared before tls_: the SSL points at it
@@ -600,6 +613,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
   std::uint64_t body_bytes_ = 0;
   std::uint64_t body_limit_ = 0;
   std::uint64_t timer_gen_ = 0;
+  bool timer_armed_ = false;
+  Clock::time_point timer_at_{};
   std::uint64_t hop_gen_ = 0;
   ProbePhase phase_ = ProbePhase::kNone;
   Clock::time_point started_, deadline_, phase_deadline_, dns_start_, connect_start_, tls_start_, written_;

@@ -41,19 +41,24 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
 HttpProbe::HttpProbe(StageContext& ctx) {
   const Config& config = ctx.config;
   asio::io_context* io = nullptr;
+  std::size_t threads = 0;
   if (config.probe.io_threads > 0) {
     own_loop_ = std::make_unique<io::AsioEventLoop>(static_cast<std::size_t>(config.probe.io_threads));
     own_loop_->start();
     io = &own_loop_->context();
+    threads = own_loop_->threadCount();
   } else {
     io = &io::ioContextOf(ctx.loop);
+    threads = ctx.loop.threadCount();
   }
   auto resolver = std::make_shared<io::Resolver>(*io, resolverOptions(config.resolver));
   io::TlsOptions tls;
   tls.ca_file = config.probe.ca_file;
   tls.full_handshake_interval = std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
+  io::HttpClientOptions options = clientOptions(config.probe);
+  options.one_io_thread = threads == 1;
   client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver), std::make_shared<io::TlsContext>(tls),
-                                             clientOptions(config.probe));
+                                             options);
 }
 
 HttpProbe::~HttpProbe() {

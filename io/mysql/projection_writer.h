@@ -5,9 +5,9 @@
 // result when the site's own interval is at least that long. Due values are coalesced in
 // memory per target (bounded by the number of sites, also during a database outage) and
 // flushed by one writer thread, at most one flush in flight: every `flush_interval` a chunk of
-// clamp(ceil(rate × interval × 1.25), 5 000, 50 000) rows, in multi-row UPDATE … CASE
-// statements of ≤ 1 000 rows (ascending ids, to keep lock order stable against event
-// transactions). Deadlocks and lock waits are retried (3 attempts); rows that still fail are
+// clamp(ceil(rate × interval × 1.25), 5 000, 50 000) rows, in multi-row UPDATEs of ≤ 1 000
+// rows (one `WHERE id IN (…)` per distinct result second; ascending ids, to keep lock order
+// stable against event transactions). Deadlocks and lock waits are retried (3 attempts); rows that still fail are
 // put back unless a newer value arrived meanwhile.
 //
 // Written value: GREATEST(NOW(), result time rounded up to the second) — the commit time,
@@ -63,7 +63,8 @@ class ProjectionWriter {
   bool flush(std::chrono::milliseconds timeout);
   void stop();
 
-  // One UPDATE for these rows (id → result time in ms); exposed for benchmarks.
+  // Writes these rows (id → result time in ms) in as few UPDATEs as their distinct result
+  // seconds allow; exposed for benchmarks. Stops at the first error (rows are idempotent).
   static DbError writeRows(Session& session, const std::vector<std::pair<std::uint64_t, std::int64_t>>& rows);
 
  private:

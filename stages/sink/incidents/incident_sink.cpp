@@ -113,6 +113,7 @@ struct SiteState {
   std::int64_t recovered_ms = 0;
   std::int64_t false_alarm_ms = 0;
   bool held = false;
+  std::uint8_t held_failures = 0;   // failures seen while held: all count once released
   std::uint32_t held_generation = 0;
   CheckPtr last_failure;
   std::uint8_t tls_expiry_sev = 0;  // 0 none open, 1 Warning, 2 Degraded
@@ -424,6 +425,7 @@ class IncidentSinkImpl final : public IncidentSink {
         if (!st.held || st.held_generation != w.generation) break;
         st.held = false;
         if (window_.suspect()) {
+          st.held_failures = 0;
           counter("detection.unknown.suppressed.count").fetch_add(1, std::memory_order_relaxed);
         } else {
           onFailure(st, w.check, now, true);
@@ -477,7 +479,10 @@ class IncidentSinkImpl final : public IncidentSink {
     bool windows = (st.recovered_ms != 0 && now - st.recovered_ms < postRecoveryWindowMs(interval_ms)) ||
                    (st.false_alarm_ms != 0 && now - st.false_alarm_ms < postFalseAlarmWindowMs(interval_ms));
     bool alert_unpublished = st.last_alert_ms > st.target->last_alert_sent_at * 1000;
-    if (windows || alert_unpublished) return;
+    // Until the source publishes a target with the status we projected, a fresh state would
+    // start from the stale one (and, for a stale 2, alert a second recovery).
+    bool stale_target = st.target->site_status != st.projected;
+    if (windows || alert_unpublished || stale_target) return;
     shard.sites.erase(it);
   }
 
@@ -547,6 +552,7 @@ class IncidentSinkImpl final : public IncidentSink {
 
   void onSuccess(SiteState& st, const Check& c, std::int64_t now) {
     st.maint_streak = 0;
+    st.held_failures = 0;
     if (st.held) {
       st.held = false;  // the held failure was a blip: nothing to open
       counter("detection.held.cleared.count").fetch_add(1, std::memory_order_relaxed);
@@ -611,6 +617,7 @@ class IncidentSinkImpl final : public IncidentSink {
     if (inMaintenance(st, now)) {
       ++st.maint_streak;
       st.held = false;
+      st.held_failures = 0;
       json meta = evidence::local(c);
       meta["rule"] = "maintenance";
       meta["maintenance_start"] = evidence::rfc3339(st.target->config->maintenance_start * 1000);
@@ -669,6 +676,7 @@ class IncidentSinkImpl final : public IncidentSink {
         st.phase == Phase::kUp && st.fail_count == 0 && st.maint_streak == 0) {
       bool first = !st.held;
       st.held = true;
+      if (st.held_failures < 255) ++st.held_failures;
       if (first) {
         ++st.held_generation;
         Work w;
@@ -683,9 +691,12 @@ class IncidentSinkImpl final : public IncidentSink {
       return;
     }
     st.held = false;
+    // Follow-ups that failed while the first failure was held are local evidence too.
+    int extra = released_from_hold && st.held_failures > 1 ? st.held_failures - 1 : 0;
+    st.held_failures = 0;
 
     // F1/F2: the retry entry and Seems Down.
-    ++st.fail_count;
+    st.fail_count += 1 + extra;
     st.last_failure = cp;
     if (st.fail_count == 1) st.first_fail_ms = c.result.finished_at_ms != 0 ? std::min(now, c.result.finished_at_ms) : now;
     if (st.maint_streak > 0) {

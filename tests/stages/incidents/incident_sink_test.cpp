@@ -561,6 +561,40 @@ TEST(Incident, RecoveryRacingAnEscalationIgnoresTheLateVerdict) {
   EXPECT_EQ(e.metrics.counter("detection.verifier.stale_verdict.count").load(), 1u);
 }
 
+TEST(Incident, FollowUpsThatFailWhileTheFirstFailureIsHeldCountTowardEscalation) {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.hold_ms = 3000;
+  Engine e(o);
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(timeout(t, e.now));
+  e.advance(2 * kSec);
+  e.feed(timeout(t, e.now));  // the follow-up, still inside the hold
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+  e.advance(1 * kSec);
+  e.tick();
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'retry_dispatched'"), "retry 2 of 3");
+  e.advance(2 * kSec);
+  e.feed(timeout(t, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+}
+
+TEST(Incident, ASuccessDuringTheHoldOpensNothing) {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.hold_ms = 3000;
+  Engine e(o);
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(refused(t, e.now));
+  e.advance(1 * kSec);
+  EXPECT_TRUE(e.feed(ok(t, e.now)));
+  e.advance(5 * kSec);
+  e.tick();
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+}
+
 TEST(Incident, NoVerifiersConfiguredConfirmsAtOnce) {
   Engine e;
   e.addSite(1);

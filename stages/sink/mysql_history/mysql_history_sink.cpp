@@ -72,11 +72,22 @@ class MysqlHistorySink final : public Sink {
                 &metrics) {}
 
   bool wants(const Check& check) const override {
-    // Cheap pre-filter for the common case (default mode `failures`, healthy result).
-    if (o_.default_mode == HistoryKeep::kDisabled && check.request.target && check.request.target->config &&
-        check.request.target->config->history_mode == HistoryMode::kDefault) {
-      return false;
+    // Stateless pre-filter so that healthy results of `failures` sites (the common case) are
+    // not even routed here; modes that need the stored status decide in consume().
+    const Target* t = check.request.target.get();
+    if (t == nullptr) return false;
+    HistoryKeep mode = o_.default_mode;
+    if (t->config) {
+      switch (t->config->history_mode) {
+        case HistoryMode::kDisabled: return false;
+        case HistoryMode::kAll: return true;
+        case HistoryMode::kStatusChange:
+        case HistoryMode::kSample: return true;
+        case HistoryMode::kDefault: break;
+      }
     }
+    if (mode == HistoryKeep::kDisabled) return false;
+    if (mode == HistoryKeep::kFailures) return check.verdict.failure;
     return true;
   }
 

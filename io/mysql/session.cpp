@@ -27,9 +27,12 @@ bool DbError::connectionLost() const {
     case 4031:  // MySQL 8: disconnected by the server because of inactivity
       return true;
     default:
-      // The connector reports some client-side failures (no connection object) without a
-      // code; treat them as "not connected" so that callers retry rather than give up.
-      return code == 0 && !message.empty();
+      // The connector reports some client-side failures (a closed or missing connection)
+      // without a code, and the pool's "no free session" has none either: both mean "try
+      // again". Other code-0 errors (bad arguments: our bugs) must not be retried forever.
+      if (code != 0 || message.empty()) return false;
+      return message.find("onnection") != std::string::npos || message.find("closed") != std::string::npos ||
+             message.find("gone away") != std::string::npos || message.find("no free MySQL session") != std::string::npos;
   }
 }
 

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/verifier_command.h"
 
 int main(int argc, char** argv) {
   CLI::App cli{"tidewatch: high-scale uptime monitor"};
@@ -18,11 +19,14 @@ int main(int argc, char** argv) {
   auto* dump = cli.add_subcommand("dump-graph", "print the flow graph as DOT");
   dump->add_option("--config,-c", config, "YAML config (default: embedded demo)");
   auto* version = cli.add_subcommand("version", "print the version");
+  auto* verifier = cli.add_subcommand("verifier", "run the verifier service (docs/verifier.md)");
+  verifier->add_option("--config,-c", config, "YAML config with a verifier: section")->required();
 
   CLI11_PARSE(cli, argc, argv);
   if (*run_cmd) return tidewatch::app::runDaemon(run);
   if (*validate) return tidewatch::app::validateConfig(config);
   if (*dump) return tidewatch::app::dumpGraph(config);
   if (*version) return tidewatch::app::printVersion();
+  if (*verifier) return tidewatch::app::runVerifier(config);
   return 1;
 }

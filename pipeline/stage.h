@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -112,6 +113,12 @@ struct StatusChange {
     int code = 0;                    // HTTP code
   };
   std::vector<CheckEntry> checks;
+  // Optional: told whether the notification was delivered (WPCOM: HTTP < 400, legacy also
+  // `{"success": true}`), so the incident engine can set last_alert_sent_at (compat §7.4).
+  // A notifier that delivers (notify.wpcom) calls it exactly once, on its own I/O thread,
+  // possibly long after notify() returned (retry, open circuit breaker); false also for a
+  // permanent failure, a dropped notification or `enable: false`. Others never call it.
+  std::function<void(bool delivered)> on_delivered;
 };
 
 class Notifier : public Stage {

@@ -3,6 +3,7 @@
 #include "pipeline/registry.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/notify/log/log_notifier.h"
+#include "stages/notify/wpcom/wpcom_notifier.h"
 #include "stages/probe/http/http_probe.h"
 #include "stages/probe/simulated/simulated_probe.h"
 #include "stages/sink/incidents/incident_sink.h"
@@ -33,6 +34,7 @@ void registerAllStages(StageRegistry& registry) {
   stages::registerIncidentSink(registry);
   // notify
   stages::registerLogNotifier(registry);
+  stages::registerWpcomNotifier(registry);
 }
 
 const StageRegistry& builtinStages() {

@@ -126,9 +126,16 @@ FixtureProcess::FixtureProcess() : FixtureProcess(Options{}) {}
 FixtureProcess::FixtureProcess(Options options) { start(options); }
 
 FixtureProcess::~FixtureProcess() {
-  stop();
+  int status = stop();
+  if (dir_.empty()) return;
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    // A crash or sanitizer report is in the log: show it and keep the directory.
+    std::fprintf(stderr, "tidewatch-fixture did not exit cleanly (status %d); log %s:\n%s\n", status,
+                 logPath().c_str(), readFile(logPath()).c_str());
+    return;
+  }
   std::error_code ec;
-  if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  std::filesystem::remove_all(dir_, ec);
 }
 
 void FixtureProcess::start(const Options& options) {

@@ -47,7 +47,9 @@ class FixtureProcess {
 
   FixtureProcess();
   explicit FixtureProcess(Options options);
-  ~FixtureProcess();  // SIGTERM, then SIGKILL after 3 s; removes the temporary directory
+  // SIGTERM, then SIGKILL after 3 s; removes the temporary directory, unless the fixture did
+  // not exit cleanly: then its log is printed to stderr and the directory is kept.
+  ~FixtureProcess();
   FixtureProcess(const FixtureProcess&) = delete;
   FixtureProcess& operator=(const FixtureProcess&) = delete;
 

@@ -271,6 +271,10 @@ void FixtureProcess::observerReset(const nlohmann::json& settings) const {
 
 nlohmann::json FixtureProcess::observerSummary() const { return controlJson("GET", "/observer/summary", ""); }
 
+nlohmann::json FixtureProcess::observerSite(std::uint32_t id) const {
+  return controlJson("GET", "/observer/site?id=" + std::to_string(id), "");
+}
+
 nlohmann::json FixtureProcess::wpcomNotifications() const {
   return controlJson("GET", "/wpcom/notifications", "").at("notifications");
 }

@@ -76,6 +76,9 @@ class FixtureProcess {
   nlohmann::json failures() const;
   void observerReset(const nlohmann::json& settings = nlohmann::json::object()) const;
   nlohmann::json observerSummary() const;
+  // One generated site's counters: {"id", "requests", "methods": {GET, HEAD, POST, OTHER},
+  // "last_seen_age_seconds"} — e.g. to check a probe used GET and not HEAD.
+  nlohmann::json observerSite(std::uint32_t id) const;
   nlohmann::json wpcomNotifications() const;  // array of recorded notifications
   void wpcomReset() const;
   void wpcomConfigure(const nlohmann::json& config) const;

@@ -1,7 +1,11 @@
 #include "pipeline/graph.h"
 
 #include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace tidewatch {
@@ -21,6 +25,21 @@ struct DueOrder {
 
 }  // namespace
 
+// The graph runs in an arena of its own whose slots are all for TBB workers: every message
+// enters from an Asio thread (the dispatcher, probe completions), so without workers nothing
+// would run. TBB sizes its default parallelism from the CPU affinity mask, which is one core
+// when the daemon is pinned with taskset; the global_control lifts that floor to two.
+struct PipelineGraph::Arena {
+  explicit Arena(int threads)
+      : concurrency(threads > 0 ? threads : std::max(2, oneapi::tbb::info::default_concurrency())),
+        parallelism(oneapi::tbb::global_control::max_allowed_parallelism,
+                    static_cast<std::size_t>(concurrency) + 1),
+        arena(concurrency, 0) {}
+  int concurrency;
+  oneapi::tbb::global_control parallelism;
+  oneapi::tbb::task_arena arena;
+};
+
 struct PipelineGraph::Nodes {
   using ProbeNode = flow::async_node<CheckPtr, CheckPtr>;
   using SinkNode = flow::function_node<CheckPtr, flow::continue_msg>;
@@ -39,12 +58,14 @@ struct PipelineGraph::Nodes {
 
 PipelineGraph::PipelineGraph(Probe& probe, const Classifier& classifier,
                              std::vector<SinkBinding> sinks, GraphHooks& hooks,
-                             std::int64_t hard_max_tokens)
-    : nodes_(std::make_unique<Nodes>(hard_max_tokens)),
+                             std::int64_t hard_max_tokens, int threads)
+    : arena_(std::make_unique<Arena>(threads)),
       probe_(probe),
       classifier_(classifier),
       sinks_(std::move(sinks)),
       hooks_(hooks) {
+  // Built inside the arena: the graph attaches to the arena it is constructed in.
+  arena_->arena.execute([&] { nodes_ = std::make_unique<Nodes>(hard_max_tokens); });
   Nodes& n = *nodes_;
   tokens_ = std::make_unique<TokenGate>(
       hard_max_tokens, [&n](std::int64_t k) { n.tokens.decrementer().try_put(k); },
@@ -107,7 +128,8 @@ PipelineGraph::PipelineGraph(Probe& probe, const Classifier& classifier,
 
 PipelineGraph::~PipelineGraph() {
   // Park markers hold tokens but no wait reservation, so this returns once real work is done.
-  nodes_->g.wait_for_all();
+  waitForAll();
+  arena_->arena.execute([&] { nodes_.reset(); });
 }
 
 void PipelineGraph::submit(CheckPtr check) {
@@ -121,7 +143,9 @@ void PipelineGraph::onProbeDone(CheckPtr check) {
   nodes_->gateway->release_wait();
 }
 
-void PipelineGraph::waitForAll() { nodes_->g.wait_for_all(); }
+void PipelineGraph::waitForAll() {
+  arena_->arena.execute([&] { nodes_->g.wait_for_all(); });
+}
 
 TokenGate& PipelineGraph::tokens() { return *tokens_; }
 

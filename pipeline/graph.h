@@ -50,8 +50,9 @@ class PipelineGraph : private ProbeCallback {
     std::string name;  // registered type, for the DOT output
   };
 
+  // `threads` sizes the graph's own TBB arena (0 = one per core, at least 2).
   PipelineGraph(Probe& probe, const Classifier& classifier, std::vector<SinkBinding> sinks,
-                GraphHooks& hooks, std::int64_t hard_max_tokens);
+                GraphHooks& hooks, std::int64_t hard_max_tokens, int threads = 0);
   ~PipelineGraph() override;
   PipelineGraph(const PipelineGraph&) = delete;
   PipelineGraph& operator=(const PipelineGraph&) = delete;
@@ -70,7 +71,9 @@ class PipelineGraph : private ProbeCallback {
  private:
   void onProbeDone(CheckPtr check) override;
 
+  struct Arena;
   struct Nodes;
+  std::unique_ptr<Arena> arena_;
   std::unique_ptr<Nodes> nodes_;
   Probe& probe_;
   const Classifier& classifier_;

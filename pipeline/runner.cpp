@@ -63,7 +63,8 @@ Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Me
   }
 
   std::int64_t hard_max = config_.tokens.max > 0 ? config_.tokens.max : automaticTokenMax();
-  graph_ = std::make_unique<PipelineGraph>(*probe_, *classifier_, std::move(bindings), static_cast<GraphHooks&>(*this), hard_max);
+  graph_ = std::make_unique<PipelineGraph>(*probe_, *classifier_, std::move(bindings), static_cast<GraphHooks&>(*this), hard_max,
+                                          config_.runtime.tbb_threads);
   std::int64_t initial = config_.tokens.target > 0 ? config_.tokens.target
                                                    : std::min(hard_max, kMinAutoTokens * 4);
   graph_->tokens().setTarget(initial);

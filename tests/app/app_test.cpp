@@ -1,5 +1,6 @@
 // The tidewatch binary as an operator runs it: exit codes, output, signals.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,10 +30,17 @@ std::string tempFile(const std::string& name, const std::string& content) {
 
 // Runs tidewatch with `args`; `during(pid)` runs while it is alive (e.g. to send signals).
 template <class During>
-Outcome run(const std::vector<std::string>& args, During during, std::chrono::seconds limit = 60s) {
+Outcome run(const std::vector<std::string>& args, During during, std::chrono::seconds limit = 60s,
+            int pin_cpu = -1) {
   std::string log = ::testing::TempDir() + "/tidewatch-" + std::to_string(::getpid()) + ".log";
   pid_t pid = fork();
   if (pid == 0) {
+    if (pin_cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(pin_cpu, &set);
+      sched_setaffinity(0, sizeof set, &set);
+    }
     FILE* f = std::freopen(log.c_str(), "w", stdout);
     (void)f;
     dup2(fileno(stdout), STDERR_FILENO);
@@ -124,6 +132,17 @@ TEST(App, SigtermDrainsInFlightChecksAndExitsZero) {
   EXPECT_EQ(m[3], "0");
   EXPECT_EQ(m[2], m[4]);
   EXPECT_NE(o.output.find("summary targets=2000"), std::string::npos);
+}
+
+// Capacity runs pin the daemon to one core (taskset); the graph must still have TBB workers.
+TEST(App, RunsWhenPinnedToOneCore) {
+  Outcome o = run({"run", "--config", tempFile("pinned.yaml", kSmallFleet), "--duration", "2.5"},
+                  [](pid_t) {}, 60s, /*pin_cpu=*/0);
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(o.output, m, std::regex(R"(drained: dispatched=(\d+) completed=(\d+))"))) << o.output;
+  EXPECT_GT(std::stoll(m[1]), 2000);
+  EXPECT_EQ(m[1], m[2]);
 }
 
 TEST(App, SighupReloadsTheConfig) {

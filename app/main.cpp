@@ -2,6 +2,11 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#ifdef TIDEWATCH_HAVE_MYSQL
+#include <iostream>
+
+#include "io/mysql/migrate.h"
+#endif
 #include "app/verifier_command.h"
 
 int main(int argc, char** argv) {
@@ -22,7 +27,17 @@ int main(int argc, char** argv) {
   auto* verifier = cli.add_subcommand("verifier", "run the verifier service (docs/verifier.md)");
   verifier->add_option("--config,-c", config, "YAML config with a verifier: section")->required();
 
+#ifdef TIDEWATCH_HAVE_MYSQL
+  bool migrate_check = false;
+  auto* migrate = cli.add_subcommand("migrate", "create or upgrade the MySQL schema (--check: report drift only)");
+  migrate->add_option("--config,-c", config, "YAML config (only its database: section is read)")->required();
+  migrate->add_flag("--check", migrate_check, "compare with information_schema; change nothing (exit 1 on drift)");
+#endif
+
   CLI11_PARSE(cli, argc, argv);
+#ifdef TIDEWATCH_HAVE_MYSQL
+  if (*migrate) return tidewatch::mysql::runMigrateCommand(config, migrate_check, std::cout);
+#endif
   if (*run_cmd) return tidewatch::app::runDaemon(run);
   if (*validate) return tidewatch::app::validateConfig(config);
   if (*dump) return tidewatch::app::dumpGraph(config);

@@ -37,18 +37,22 @@ constexpr std::size_t kMaxDetail = 200;
 
 std::uint32_t msBetween(Clock::time_point a, Clock::time_point b) {
   if (b <= a) return 0;
-  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
 }
 
 std::int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -57,11 +61,15 @@ bool headerSafe(std::string_view s) {
   return s.find_first_of("\r\n") == std::string_view::npos && !s.empty();
 }
 
-bool isRedirectStatus(int s) { return s == 301 || s == 302 || s == 303 || s == 307 || s == 308; }
+bool isRedirectStatus(int s) {
+  return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+}
 
-class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private HttpResponseParser::BodySink {
+class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
+                        private HttpResponseParser::BodySink {
  public:
-  HttpCheck(asio::io_context& io, std::shared_ptr<HttpClient::Env> env, CheckPtr check, ProbeCallback& done)
+  HttpCheck(asio::io_context& io, std::shared_ptr<HttpClient::Env> env, CheckPtr check,
+            ProbeCallback& done)
       : env_(std::move(env)),
         opts_(env_->options),
         strand_(env_->options.one_io_thread ? asio::any_io_executor(io.get_executor())
@@ -139,7 +147,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
 
   void onPhaseTimeout() {
     bool whole = phase_deadline_ >= deadline_;
-    std::string what = whole ? "check deadline exceeded during " : "phase deadline exceeded during ";
+    std::string what =
+        whole ? "check deadline exceeded during " : "phase deadline exceeded during ";
     what += toString(phase_);
     if (phase_ == ProbePhase::kConnect && !whole && next_address_ < addresses_->addresses.size()) {
       // This address is slow: give the remaining ones their turn within the deadline.
@@ -174,21 +183,23 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
     dns_start_ = Clock::now();
     // A weak reference: a lookup outliving its check (deadline passed) must not keep the check,
     // and through it the resolver, alive.
-    env_->resolver->resolve(url_.host, [weak = weak_from_this(), gen = hop_gen_](ResolveResultPtr res) {
-      auto self = weak.lock();
-      if (!self) return;
-      asio::post(self->strand_, [self, gen, res = std::move(res)]() mutable {
-        if (self->finished_ || gen != self->hop_gen_) return;
-        self->onResolved(std::move(res));
-      });
-    });
+    env_->resolver->resolve(
+        url_.host, [weak = weak_from_this(), gen = hop_gen_](ResolveResultPtr res) {
+          auto self = weak.lock();
+          if (!self) return;
+          asio::post(self->strand_, [self, gen, res = std::move(res)]() mutable {
+            if (self->finished_ || gen != self->hop_gen_) return;
+            self->onResolved(std::move(res));
+          });
+        });
   }
 
   void onResolved(ResolveResultPtr res) {
     ProbeResult& r = result();
     if (res->error != DnsErrorKind::kNone) {
       r.dns_error = res->error;
-      fail(ErrorCode::kConnect, ProbePhase::kResolve, "dns: " + std::string(toString(res->error)) + ": " + res->detail);
+      fail(ErrorCode::kConnect, ProbePhase::kResolve,
+           "dns: " + std::string(toString(res->error)) + ": " + res->detail);
       return;
     }
     if (dns_used_) r.timings.dns_ms = msBetween(dns_start_, Clock::now());
@@ -221,11 +232,12 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
     closeSocket();
     connect_start_ = Clock::now();
     ++connect_gen_;
-    socket_.async_connect(Tcp::endpoint(addr, url_.port),
-                          [self = shared_from_this(), gen = hop_gen_, attempt = connect_gen_](std::error_code ec) {
-                            if (self->finished_ || gen != self->hop_gen_ || attempt != self->connect_gen_) return;
-                            self->onConnected(ec);
-                          });
+    socket_.async_connect(
+        Tcp::endpoint(addr, url_.port),
+        [self = shared_from_this(), gen = hop_gen_, attempt = connect_gen_](std::error_code ec) {
+          if (self->finished_ || gen != self->hop_gen_ || attempt != self->connect_gen_) return;
+          self->onConnected(ec);
+        });
   }
 
   void onConnected(std::error_code ec) {
@@ -314,7 +326,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
     for (const auto& [name, value] : site_->custom_headers) {
       // Framing headers are ours: a site's config must not desynchronise the exchange.
       if (!headerSafe(name) || value.find_first_of("\r\n") != std::string::npos) continue;
-      if (iequals(name, "connection") || iequals(name, "content-length") || iequals(name, "transfer-encoding")) {
+      if (iequals(name, "connection") || iequals(name, "content-length") ||
+          iequals(name, "transfer-encoding")) {
         continue;
       }
       request_.append(name).append(": ").append(value).append("\r\n");
@@ -335,7 +348,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
   void onWritten(std::error_code ec) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      fail(tls_ ? ErrorCode::kSsl : ErrorCode::kConnect, ProbePhase::kWrite, "write: " + ec.message());
+      fail(tls_ ? ErrorCode::kSsl : ErrorCode::kConnect, ProbePhase::kWrite,
+           "write: " + ec.message());
       return;
     }
     written_ = Clock::now();
@@ -400,7 +414,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
       data += used;
       n -= used;
       if (parser_.state() == HttpResponseParser::State::kError) {
-        fail(ErrorCode::kBodyRead, ProbePhase::kBody, "body: " + std::string(toString(parser_.error())));
+        fail(ErrorCode::kBodyRead, ProbePhase::kBody,
+             "body: " + std::string(toString(parser_.error())));
         return false;
       }
       if (parser_.state() == HttpResponseParser::State::kDone || stop_body_) {
@@ -441,7 +456,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
 
   void onBody(const char* data, std::size_t size) override {
     if (stop_body_) return;
-    std::size_t take = std::min<std::uint64_t>(size, body_limit_ - std::min<std::uint64_t>(body_limit_, body_bytes_));
+    std::size_t take = std::min<std::uint64_t>(
+        size, body_limit_ - std::min<std::uint64_t>(body_limit_, body_bytes_));
     body_bytes_ += take;
     if (matcher_ && take) matcher_->feed(std::string_view(data, take));
     // Past the limit (or already failed a forbidden rule): stop reading; not an error.
@@ -450,9 +466,12 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
 
   void onStreamEnd(bool eof, std::error_code ec) {
     if (!parser_.headComplete()) {
-      std::string what = parser_.headBytes() == 0 && !got_first_byte_ ? "empty response" : "connection closed in headers";
+      std::string what = parser_.headBytes() == 0 && !got_first_byte_
+                             ? "empty response"
+                             : "connection closed in headers";
       if (!eof) what = "read: " + ec.message();
-      fail(ErrorCode::kConnect, got_first_byte_ ? ProbePhase::kHeaders : ProbePhase::kFirstByte, std::move(what));
+      fail(ErrorCode::kConnect, got_first_byte_ ? ProbePhase::kHeaders : ProbePhase::kFirstByte,
+           std::move(what));
       return;
     }
     if (eof && parser_.onEof()) {
@@ -518,7 +537,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
       }
       if (const std::string* hit = matcher_->forbiddenFound()) {
         r.keyword_rule = KeywordRule::kForbidden;
-        fail(ErrorCode::kKeyword, ProbePhase::kBody, "forbidden keyword found: " + hit->substr(0, 64));
+        fail(ErrorCode::kKeyword, ProbePhase::kBody,
+             "forbidden keyword found: " + hit->substr(0, 64));
         return;
       }
     }
@@ -531,12 +551,18 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
 
   static std::string tlsVersionNameLocal(std::uint16_t v) {
     switch (v) {
-      case 0x0300: return "SSL 3.0";
-      case 0x0301: return "TLS 1.0";
-      case 0x0302: return "TLS 1.1";
-      case 0x0303: return "TLS 1.2";
-      case 0x0304: return "TLS 1.3";
-      default: return "unknown";
+      case 0x0300:
+        return "SSL 3.0";
+      case 0x0301:
+        return "TLS 1.0";
+      case 0x0302:
+        return "TLS 1.1";
+      case 0x0303:
+        return "TLS 1.2";
+      case 0x0304:
+        return "TLS 1.3";
+      default:
+        return "unknown";
     }
   }
 
@@ -617,14 +643,16 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>, private 
   Clock::time_point timer_at_{};
   std::uint64_t hop_gen_ = 0;
   ProbePhase phase_ = ProbePhase::kNone;
-  Clock::time_point started_, deadline_, phase_deadline_, dns_start_, connect_start_, tls_start_, written_;
+  Clock::time_point started_, deadline_, phase_deadline_, dns_start_, connect_start_, tls_start_,
+      written_;
 };
 
 }  // namespace
 
-HttpClient::HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver, std::shared_ptr<TlsContext> tls,
-                       HttpClientOptions options)
-    : io_(io), env_(std::make_shared<Env>(Env{std::move(resolver), std::move(tls), std::move(options)})) {}
+HttpClient::HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver,
+                       std::shared_ptr<TlsContext> tls, HttpClientOptions options)
+    : io_(io),
+      env_(std::make_shared<Env>(Env{std::move(resolver), std::move(tls), std::move(options)})) {}
 
 HttpClient::~HttpClient() = default;
 

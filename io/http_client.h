@@ -4,9 +4,9 @@
 // probe safety, and Jetmon's error codes and timings (docs/probe.md).
 //
 // Threads: start() may be called from any thread and never blocks. Each check runs on its
-// own strand (or the io_context itself when it has one thread); the callback is invoked exactly once, on an io_context thread, no later than
-// the check's deadline plus scheduling delay. A fresh connection per check (Connection:
-// close); nothing is pooled except DNS answers and TLS sessions.
+// own strand (or the io_context itself when it has one thread); the callback is invoked exactly
+// once, on an io_context thread, no later than the check's deadline plus scheduling delay. A fresh
+// connection per check (Connection: close); nothing is pooled except DNS answers and TLS sessions.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -35,7 +35,7 @@ struct HttpClientOptions {
   std::chrono::milliseconds connect_budget{8000};  // per attempt; split across addresses left
   std::chrono::milliseconds tls_budget{8000};
   std::chrono::milliseconds write_budget{8000};
-  std::chrono::milliseconds headers_budget{8000};   // first byte → end of headers
+  std::chrono::milliseconds headers_budget{8000};  // first byte → end of headers
   std::size_t read_buffer_bytes = 16 * 1024;
   // The io_context is run by exactly one thread: a check's handlers are already serialised,
   // so no per-check strand is made (saves an allocation and a dispatch hop per handler).
@@ -45,8 +45,8 @@ struct HttpClientOptions {
 class HttpClient {
  public:
   // `tls` may be null (https checks then fail with code 3).
-  HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver, std::shared_ptr<TlsContext> tls,
-             HttpClientOptions options);
+  HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver,
+             std::shared_ptr<TlsContext> tls, HttpClientOptions options);
   ~HttpClient();
 
   // Checks check->request.target->url with its SiteConfig; fills check->result and calls

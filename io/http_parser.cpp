@@ -11,7 +11,9 @@ constexpr std::size_t kMaxChunkSizeLine = 4096;
 // The CRLF after chunk data; anything longer is a framing error.
 constexpr std::size_t kMaxChunkDataEnd = 2;
 
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -68,7 +70,8 @@ void HttpResponseParser::reset(bool head_request) {
 bool HttpResponseParser::takeLine(const char*& p, const char* end, std::string_view& line,
                                   std::size_t cap) {
   // `cap` bounds the bytes of this line including its line ending.
-  const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+  const char* nl =
+      static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
   std::size_t avail = nl ? static_cast<std::size_t>(nl - p) + 1 : static_cast<std::size_t>(end - p);
   if (line_.size() + avail > cap) {
     return false;  // caller checks line_.size() + avail against cap via lineTooLong below
@@ -128,7 +131,8 @@ std::size_t HttpResponseParser::feed(const char* data, std::size_t size, BodySin
       }
       case Sub::kFixedBody:
       case Sub::kChunkData: {
-        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(end - p)));
+        auto n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(end - p)));
         if (sink && n) sink->onBody(p, n);
         p += n;
         body_bytes_ += n;
@@ -165,8 +169,10 @@ std::size_t HttpResponseParser::feed(const char* data, std::size_t size, BodySin
           ok = onChunkSizeLine(line);
         } else {
           ok = line.empty();
-          if (ok) sub_ = Sub::kChunkSize;
-          else fail(Error::kBadChunk);
+          if (ok)
+            sub_ = Sub::kChunkSize;
+          else
+            fail(Error::kBadChunk);
         }
         line_.clear();
         line_pending_ = false;
@@ -174,7 +180,8 @@ std::size_t HttpResponseParser::feed(const char* data, std::size_t size, BodySin
         break;
       }
       case Sub::kTrailer: {
-        std::size_t budget = max_header_bytes_ > trailer_bytes_ ? max_header_bytes_ - trailer_bytes_ : 0;
+        std::size_t budget =
+            max_header_bytes_ > trailer_bytes_ ? max_header_bytes_ - trailer_bytes_ : 0;
         const char* before = p;
         std::size_t pending_before = line_.size();
         std::string_view line;
@@ -274,7 +281,8 @@ bool HttpResponseParser::onHeaderLine(std::string_view line) {
     transfer_encoding_seen_ = true;
     // Chunked must be the final coding for the body to be self-delimiting.
     auto last_comma = value.rfind(',');
-    std::string_view last = trimOws(last_comma == std::string_view::npos ? value : value.substr(last_comma + 1));
+    std::string_view last =
+        trimOws(last_comma == std::string_view::npos ? value : value.substr(last_comma + 1));
     chunked_ = iequals(last, "chunked");
   } else if (iequals(name, "location")) {
     has_location_ = true;
@@ -367,13 +375,20 @@ bool HttpResponseParser::onEof() {
 std::string_view toString(HttpResponseParser::Error error) {
   using E = HttpResponseParser::Error;
   switch (error) {
-    case E::kNone: return "ok";
-    case E::kNotHttp: return "response is not HTTP";
-    case E::kBadStatusLine: return "malformed status line";
-    case E::kBadHeader: return "malformed response header";
-    case E::kHeadersTooLarge: return "response headers too large";
-    case E::kBadContentLength: return "invalid Content-Length";
-    case E::kBadChunk: return "malformed chunked encoding";
+    case E::kNone:
+      return "ok";
+    case E::kNotHttp:
+      return "response is not HTTP";
+    case E::kBadStatusLine:
+      return "malformed status line";
+    case E::kBadHeader:
+      return "malformed response header";
+    case E::kHeadersTooLarge:
+      return "response headers too large";
+    case E::kBadContentLength:
+      return "invalid Content-Length";
+    case E::kBadChunk:
+      return "malformed chunked encoding";
   }
   return "?";
 }

@@ -18,7 +18,7 @@ class HttpResponseParser {
   enum class State : std::uint8_t { kHead, kBody, kDone, kError };
   enum class Error : std::uint8_t {
     kNone,
-    kNotHttp,           // the first bytes are not "HTTP/"
+    kNotHttp,  // the first bytes are not "HTTP/"
     kBadStatusLine,
     kBadHeader,
     kHeadersTooLarge,   // head (status line + headers, or chunk trailers) over the cap
@@ -45,7 +45,9 @@ class HttpResponseParser {
   // caller can look at the status before deciding to read the body; call again with the rest.
   // Interim 1xx responses (except 101) are skipped. After kDone or kError nothing is consumed.
   std::size_t feed(const char* data, std::size_t size, BodySink* sink);
-  std::size_t feed(std::string_view data, BodySink* sink) { return feed(data.data(), data.size(), sink); }
+  std::size_t feed(std::string_view data, BodySink* sink) {
+    return feed(data.data(), data.size(), sink);
+  }
 
   // The peer closed the connection. Returns true when that completes the message (until-EOF
   // framing, or already done); false means the response was truncated.
@@ -65,7 +67,14 @@ class HttpResponseParser {
 
  private:
   enum class Sub : std::uint8_t {
-    kStatusLine, kHeaderLine, kFixedBody, kEofBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailer
+    kStatusLine,
+    kHeaderLine,
+    kFixedBody,
+    kEofBody,
+    kChunkSize,
+    kChunkData,
+    kChunkDataEnd,
+    kTrailer
   };
 
   // Splits off one line (without CR/LF); returns false when more input is needed.

@@ -58,9 +58,9 @@ AddressClass classifyV6(const asio::ip::address_v6& v6) {
   if (v6.is_loopback()) return AddressClass::kLoopback;
   if (zero10 && b[10] == 0 && b[11] == 0) return AddressClass::kReserved;  // deprecated ::a.b.c.d
   if (b[0] == 0xff) return AddressClass::kMulticast;
-  if ((b[0] & 0xfe) == 0xfc) return AddressClass::kPrivate;                // fc00::/7 ULA
+  if ((b[0] & 0xfe) == 0xfc) return AddressClass::kPrivate;                    // fc00::/7 ULA
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return AddressClass::kLinkLocal;  // fe80::/10
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return AddressClass::kPrivate;    // fec0::/10 site-local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return AddressClass::kPrivate;  // fec0::/10 site-local
   // 64:ff9b::/96 NAT64 embeds an IPv4 address: judge the embedded one.
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
     bool zero = true;
@@ -69,8 +69,10 @@ AddressClass classifyV6(const asio::ip::address_v6& v6) {
   }
   // 2002::/16 6to4 embeds an IPv4 address in bytes 2..5.
   if (b[0] == 0x20 && b[1] == 0x02) return classifyV4(v4At(b, 2));
-  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return AddressClass::kReserved;  // doc
-  if (b[0] == 0x01 && b[1] == 0x00 && b[2] == 0 && b[3] == 0 && b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0) {
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+    return AddressClass::kReserved;  // doc
+  if (b[0] == 0x01 && b[1] == 0x00 && b[2] == 0 && b[3] == 0 && b[4] == 0 && b[5] == 0 &&
+      b[6] == 0 && b[7] == 0) {
     return AddressClass::kReserved;  // 100::/64 discard-only
   }
   return AddressClass::kPublic;
@@ -85,14 +87,22 @@ AddressClass classifyAddress(const asio::ip::address& address) {
 
 std::string_view toString(AddressClass c) {
   switch (c) {
-    case AddressClass::kPublic: return "public";
-    case AddressClass::kUnspecified: return "unspecified";
-    case AddressClass::kLoopback: return "loopback";
-    case AddressClass::kPrivate: return "private";
-    case AddressClass::kLinkLocal: return "link-local";
-    case AddressClass::kSharedCgnat: return "shared (CGNAT)";
-    case AddressClass::kMulticast: return "multicast";
-    case AddressClass::kReserved: return "reserved";
+    case AddressClass::kPublic:
+      return "public";
+    case AddressClass::kUnspecified:
+      return "unspecified";
+    case AddressClass::kLoopback:
+      return "loopback";
+    case AddressClass::kPrivate:
+      return "private";
+    case AddressClass::kLinkLocal:
+      return "link-local";
+    case AddressClass::kSharedCgnat:
+      return "shared (CGNAT)";
+    case AddressClass::kMulticast:
+      return "multicast";
+    case AddressClass::kReserved:
+      return "reserved";
   }
   return "?";
 }

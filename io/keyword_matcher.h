@@ -24,7 +24,9 @@ class KeywordMatcher {
   // The first forbidden keyword seen, or nullptr.
   const std::string* forbiddenFound() const { return forbidden_hit_; }
   // Nothing more can change the outcome (required found, or a forbidden one seen).
-  bool decided() const { return forbidden_hit_ != nullptr || (requiredFound() && forbidden_.empty()); }
+  bool decided() const {
+    return forbidden_hit_ != nullptr || (requiredFound() && forbidden_.empty());
+  }
 
  private:
   std::string required_;

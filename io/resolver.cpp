@@ -6,13 +6,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstring>
 #include <asio/bind_executor.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -26,7 +26,8 @@ std::chrono::milliseconds DnsCache::lifetime(std::string_view name, std::uint32_
                                              bool negative) const {
   using namespace std::chrono;
   if (negative) return duration_cast<milliseconds>(options_.negative_ttl);
-  seconds ttl = std::clamp(seconds(answer_ttl_s), options_.min_ttl, std::max(options_.min_ttl, options_.max_ttl));
+  seconds ttl = std::clamp(seconds(answer_ttl_s), options_.min_ttl,
+                           std::max(options_.min_ttl, options_.max_ttl));
   // Up to 20 % shorter, by a stable hash of the name: a fleet loaded in one burst spreads its
   // refreshes over a fifth of the TTL instead of re-resolving everything in the same second.
   auto span_ms = static_cast<std::uint64_t>(duration_cast<milliseconds>(ttl).count()) / 5;
@@ -50,7 +51,8 @@ ResolveResultPtr DnsCache::lookup(std::string_view name, Clock::time_point now) 
 
 bool DnsCache::insert(std::string_view name, ResolveResultPtr result, Clock::time_point now) {
   bool negative = result->error == DnsErrorKind::kNxDomain;
-  if (!negative && (result->error != DnsErrorKind::kNone || result->addresses.empty())) return false;
+  if (!negative && (result->error != DnsErrorKind::kNone || result->addresses.empty()))
+    return false;
   if (options_.max_entries == 0) return false;
   if (entries_.size() >= options_.max_entries && entries_.find(name) == entries_.end()) {
     // Full: drop one expired entry if the first few buckets have one, else an arbitrary one.
@@ -161,8 +163,9 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
         strand_(asio::make_strand(io)),
         timer_(strand_),
         options_(std::move(options)),
-        cache_(DnsCache::Options{std::chrono::seconds(options_.min_ttl_s), std::chrono::seconds(options_.max_ttl_s),
-                                 std::chrono::seconds(options_.negative_ttl_s), options_.max_entries}) {}
+        cache_(DnsCache::Options{
+            std::chrono::seconds(options_.min_ttl_s), std::chrono::seconds(options_.max_ttl_s),
+            std::chrono::seconds(options_.negative_ttl_s), options_.max_entries}) {}
 
   void init() {
     std::call_once(g_ares_init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
@@ -185,7 +188,8 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     // Always ask the first server first (no rotation): fail-over order stays predictable.
     mask |= ARES_OPT_NOROTATE;
     int rc = ares_init_options(&channel_, &opts, mask);
-    if (rc != ARES_SUCCESS) throw std::runtime_error(std::string("c-ares init: ") + ares_strerror(rc));
+    if (rc != ARES_SUCCESS)
+      throw std::runtime_error(std::string("c-ares init: ") + ares_strerror(rc));
     if (!options_.servers.empty()) {
       std::string csv;
       for (const auto& s : options_.servers) {
@@ -194,7 +198,8 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
       }
       rc = ares_set_servers_ports_csv(channel_, csv.c_str());
       if (rc != ARES_SUCCESS) {
-        throw std::runtime_error("resolver.servers: invalid server list '" + csv + "': " + ares_strerror(rc));
+        throw std::runtime_error("resolver.servers: invalid server list '" + csv +
+                                 "': " + ares_strerror(rc));
       }
     } else {
       applyStubRule();
@@ -279,7 +284,8 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     }
     ares_addrinfo_hints hints{};
     hints.ai_family = AF_UNSPEC;
-    hints.ai_flags = ARES_AI_NOSORT;  // sorting connect()s a UDP socket per address; we sort v4-first ourselves
+    hints.ai_flags =
+        ARES_AI_NOSORT;  // sorting connect()s a UDP socket per address; we sort v4-first ourselves
     auto* q = new Query{shared_from_this(), name};
     {
       std::lock_guard lock(channel_mu_);
@@ -300,7 +306,8 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
           if (n->ai_family == AF_INET) {
             auto* sa = reinterpret_cast<const sockaddr_in*>(n->ai_addr);
             asio::ip::address_v4 a(ntohl(sa->sin_addr.s_addr));
-            if (std::find(r->addresses.begin(), r->addresses.end(), asio::ip::address(a)) == r->addresses.end()) {
+            if (std::find(r->addresses.begin(), r->addresses.end(), asio::ip::address(a)) ==
+                r->addresses.end()) {
               r->addresses.emplace_back(a);
             }
           } else if (n->ai_family == AF_INET6) {
@@ -386,23 +393,25 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     if (w->closed) return;
     if (w->want_read && !w->read_pending) {
       w->read_pending = true;
-      w->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                               asio::bind_executor(strand_, [self = shared_from_this(), w, fd](std::error_code ec) {
-                                 w->read_pending = false;
-                                 if (ec || w->closed) return;
-                                 self->process(fd, ARES_SOCKET_BAD);
-                                 self->arm(w, fd);
-                               }));
+      w->descriptor.async_wait(
+          asio::posix::descriptor_base::wait_read,
+          asio::bind_executor(strand_, [self = shared_from_this(), w, fd](std::error_code ec) {
+            w->read_pending = false;
+            if (ec || w->closed) return;
+            self->process(fd, ARES_SOCKET_BAD);
+            self->arm(w, fd);
+          }));
     }
     if (w->want_write && !w->write_pending) {
       w->write_pending = true;
-      w->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                               asio::bind_executor(strand_, [self = shared_from_this(), w, fd](std::error_code ec) {
-                                 w->write_pending = false;
-                                 if (ec || w->closed) return;
-                                 self->process(ARES_SOCKET_BAD, fd);
-                                 self->arm(w, fd);
-                               }));
+      w->descriptor.async_wait(
+          asio::posix::descriptor_base::wait_write,
+          asio::bind_executor(strand_, [self = shared_from_this(), w, fd](std::error_code ec) {
+            w->write_pending = false;
+            if (ec || w->closed) return;
+            self->process(ARES_SOCKET_BAD, fd);
+            self->arm(w, fd);
+          }));
     }
   }
 
@@ -508,7 +517,9 @@ Resolver::Resolver(asio::io_context& io, ResolverOptions options)
   impl_->init();
 }
 
-Resolver::~Resolver() { impl_->shutdown(); }
+Resolver::~Resolver() {
+  impl_->shutdown();
+}
 
 void Resolver::resolve(std::string_view host, Callback callback) {
   std::error_code ec;
@@ -522,7 +533,9 @@ void Resolver::resolve(std::string_view host, Callback callback) {
   impl_->resolve(host, std::move(callback));
 }
 
-std::vector<std::string> Resolver::servers() const { return impl_->servers(); }
+std::vector<std::string> Resolver::servers() const {
+  return impl_->servers();
+}
 
 Resolver::Stats Resolver::stats() const {
   std::lock_guard lock(impl_->mu_);

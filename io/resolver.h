@@ -46,8 +46,8 @@ struct ResolverOptions {
 struct ResolveResult {
   std::vector<asio::ip::address> addresses;  // IPv4 first, then IPv6
   DnsErrorKind error = DnsErrorKind::kNone;
-  std::string detail;                        // c-ares' message on error
-  std::uint32_t ttl_s = 0;                   // smallest TTL in the answer
+  std::string detail;       // c-ares' message on error
+  std::uint32_t ttl_s = 0;  // smallest TTL in the answer
 };
 using ResolveResultPtr = std::shared_ptr<const ResolveResult>;
 
@@ -68,7 +68,8 @@ class DnsCache {
   // Stores `result` if it is cacheable (an answer, NXDOMAIN or NODATA); returns whether it did.
   bool insert(std::string_view name, ResolveResultPtr result, Clock::time_point now);
   // How long `name` stays cached for an answer with `answer_ttl`.
-  std::chrono::milliseconds lifetime(std::string_view name, std::uint32_t answer_ttl_s, bool negative) const;
+  std::chrono::milliseconds lifetime(std::string_view name, std::uint32_t answer_ttl_s,
+                                     bool negative) const;
   std::size_t size() const { return entries_.size(); }
   void clear() { entries_.clear(); }
 
@@ -79,7 +80,9 @@ class DnsCache {
   };
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   Options options_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;

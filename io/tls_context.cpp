@@ -32,7 +32,8 @@ TlsVerifyState* stateOf(SSL* ssl) {
 
 int verifyCallback(int preverify_ok, X509_STORE_CTX* store) noexcept {
   if (preverify_ok) return 1;
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   TlsVerifyState* state = ssl ? stateOf(ssl) : nullptr;
   int err = X509_STORE_CTX_get_error(store);
   int depth = X509_STORE_CTX_get_error_depth(store);
@@ -74,7 +75,8 @@ struct TlsContext::Impl {
   static int onNewSession(SSL* ssl, SSL_SESSION* session) noexcept {
     auto* self = static_cast<Impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), contextIndex()));
     TlsVerifyState* state = stateOf(ssl);
-    if (self == nullptr || state == nullptr || state->session_key.empty() || state->error != 0) return 0;
+    if (self == nullptr || state == nullptr || state->session_key.empty() || state->error != 0)
+      return 0;
     try {
       std::lock_guard lock(self->mu);
       auto it = self->sessions.find(state->session_key);
@@ -128,7 +130,9 @@ TlsContext::TlsContext(TlsOptions options) : impl_(std::make_unique<Impl>(std::m
 
 TlsContext::~TlsContext() = default;
 
-asio::ssl::context& TlsContext::asioContext() { return impl_->ctx; }
+asio::ssl::context& TlsContext::asioContext() {
+  return impl_->ctx;
+}
 
 bool TlsContext::prepare(ssl_st* ssl, const std::string& host, bool host_is_ip, std::uint16_t port,
                          TlsVerifyState* state) {
@@ -145,7 +149,8 @@ bool TlsContext::prepare(ssl_st* ssl, const std::string& host, bool host_is_ip, 
   std::lock_guard lock(impl_->mu);
   auto it = impl_->sessions.find(state->session_key);
   if (it != impl_->sessions.end() && it->second.session != nullptr &&
-      std::chrono::steady_clock::now() - it->second.last_full < impl_->options.full_handshake_interval) {
+      std::chrono::steady_clock::now() - it->second.last_full <
+          impl_->options.full_handshake_interval) {
     SSL_set_session(ssl, it->second.session);
   }
   return true;
@@ -165,7 +170,8 @@ void TlsContext::collect(ssl_st* ssl, const TlsVerifyState& state, TlsFacts& fac
   if (!facts.resumed) {
     std::lock_guard lock(impl_->mu);
     auto it = impl_->sessions.find(state.session_key);
-    if (it == impl_->sessions.end() && impl_->sessions.size() < impl_->options.max_cached_sessions) {
+    if (it == impl_->sessions.end() &&
+        impl_->sessions.size() < impl_->options.max_cached_sessions) {
       it = impl_->sessions.emplace(state.session_key, Impl::CachedSession{}).first;
     }
     if (it != impl_->sessions.end()) it->second.last_full = std::chrono::steady_clock::now();

@@ -30,17 +30,17 @@ class context;
 namespace tidewatch::io {
 
 struct TlsOptions {
-  std::string ca_file;                                  // extra PEM trust anchors; "" = none
+  std::string ca_file;  // extra PEM trust anchors; "" = none
   std::chrono::seconds full_handshake_interval{86400};
-  std::size_t max_cached_sessions = 200'000;            // bounded: ~1–2 KiB each
+  std::size_t max_cached_sessions = 200'000;  // bounded: ~1–2 KiB each
 };
 
 // Per-connection verification facts, filled by the verify callback.
 struct TlsVerifyState {
-  bool leaf_expired = false;   // X509_V_ERR_CERT_HAS_EXPIRED at depth 0 (tolerated)
-  int error = 0;               // first fatal X509_V_ERR_*, 0 = none
+  bool leaf_expired = false;  // X509_V_ERR_CERT_HAS_EXPIRED at depth 0 (tolerated)
+  int error = 0;              // first fatal X509_V_ERR_*, 0 = none
   int error_depth = -1;
-  std::string session_key;     // host:port for the session cache
+  std::string session_key;  // host:port for the session cache
 };
 
 class TlsContext {

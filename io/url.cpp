@@ -10,7 +10,9 @@ namespace {
 // Longer URLs are not sites anyone monitors; bounding them keeps loop detection cheap.
 constexpr std::size_t kMaxUrlLength = 8192;
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
 
 bool iequalsPrefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -26,7 +28,8 @@ bool validHostChar(char c) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -130,7 +133,8 @@ UrlParse parseUrl(std::string_view text) {
   }
   std::size_t auth_end = text.find_first_of("/?#");
   std::string_view authority = text.substr(0, auth_end);
-  std::string_view rest = auth_end == std::string_view::npos ? std::string_view{} : text.substr(auth_end);
+  std::string_view rest =
+      auth_end == std::string_view::npos ? std::string_view{} : text.substr(auth_end);
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     url.has_userinfo = true;
     authority.remove_prefix(at + 1);
@@ -220,7 +224,9 @@ UrlParse resolveReference(const Url& base, std::string_view reference) {
     bool scheme_like = colon > 0;
     for (std::size_t i = 0; i < colon && scheme_like; ++i) {
       char c = reference[i];
-      scheme_like = std::isalpha(static_cast<unsigned char>(c)) || (i > 0 && (std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.'));
+      scheme_like = std::isalpha(static_cast<unsigned char>(c)) ||
+                    (i > 0 && (std::isdigit(static_cast<unsigned char>(c)) || c == '+' ||
+                               c == '-' || c == '.'));
     }
     if (scheme_like) return parseUrl(reference);
   }
@@ -270,12 +276,18 @@ UrlParse resolveReference(const Url& base, std::string_view reference) {
 
 std::string_view toString(UrlError error) {
   switch (error) {
-    case UrlError::kNone: return "ok";
-    case UrlError::kEmpty: return "empty URL";
-    case UrlError::kBadScheme: return "unsupported URL scheme";
-    case UrlError::kBadHost: return "bad host in URL";
-    case UrlError::kBadPort: return "bad port in URL";
-    case UrlError::kTooLong: return "URL too long";
+    case UrlError::kNone:
+      return "ok";
+    case UrlError::kEmpty:
+      return "empty URL";
+    case UrlError::kBadScheme:
+      return "unsupported URL scheme";
+    case UrlError::kBadHost:
+      return "bad host in URL";
+    case UrlError::kBadPort:
+      return "bad port in URL";
+    case UrlError::kTooLong:
+      return "URL too long";
   }
   return "?";
 }

@@ -21,19 +21,23 @@ struct Discard : HttpResponseParser::BodySink {
 };
 
 std::string healthyPage() {
-  std::string body = "<!doctype html><html><head><title>Welcome to site-0000042.fleet.test</title></head><body>"
-                     "<nav><a href=/>Home</a> <a href=/about>About</a> <a href=/blog>Blog</a></nav>"
-                     "<main><h1>Welcome</h1><p>Status: Operational</p>";
-  while (body.size() < 650) body += "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>";
+  std::string body =
+      "<!doctype html><html><head><title>Welcome to site-0000042.fleet.test</title></head><body>"
+      "<nav><a href=/>Home</a> <a href=/about>About</a> <a href=/blog>Blog</a></nav>"
+      "<main><h1>Welcome</h1><p>Status: Operational</p>";
+  while (body.size() < 650)
+    body += "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>";
   body += "<footer>uptime-bench-canary</footer></main></body></html>";
   return body;
 }
 
 void BM_ParseContentLength(benchmark::State& state) {
   std::string body = healthyPage();
-  std::string wire = "HTTP/1.1 200 OK\r\nServer: tidewatch-fixture\r\nDate: Sat, 28 Nov 2026 23:00:00 GMT\r\n"
-                     "Content-Type: text/html; charset=utf-8\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" + body;
+  std::string wire =
+      "HTTP/1.1 200 OK\r\nServer: tidewatch-fixture\r\nDate: Sat, 28 Nov 2026 23:00:00 GMT\r\n"
+      "Content-Type: text/html; charset=utf-8\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" +
+      body;
   HttpResponseParser p;
   Discard d;
   for (auto _ : state) {
@@ -49,7 +53,8 @@ BENCHMARK(BM_ParseContentLength);
 
 void BM_ParseChunked(benchmark::State& state) {
   std::string body = healthyPage();
-  std::string wire = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string wire =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (std::size_t i = 0; i < body.size(); i += 100) {
     std::string part = body.substr(i, 100);
     char size[16];
@@ -74,7 +79,8 @@ void BM_KeywordStream(benchmark::State& state) {
   std::string page = healthyPage();
   for (auto _ : state) {
     KeywordMatcher m("uptime-bench-canary", {"HACKED", "DARKLOCK", "casino"});
-    for (std::size_t i = 0; i < page.size(); i += 256) m.feed(std::string_view(page).substr(i, 256));
+    for (std::size_t i = 0; i < page.size(); i += 256)
+      m.feed(std::string_view(page).substr(i, 256));
     benchmark::DoNotOptimize(m.requiredFound());
   }
   state.SetItemsProcessed(state.iterations());
@@ -91,7 +97,8 @@ void BM_ParseUrl(benchmark::State& state) {
 BENCHMARK(BM_ParseUrl);
 
 void BM_DnsCacheLookup(benchmark::State& state) {
-  DnsCache cache({std::chrono::seconds(30), std::chrono::seconds(900), std::chrono::seconds(5), 2'000'000});
+  DnsCache cache(
+      {std::chrono::seconds(30), std::chrono::seconds(900), std::chrono::seconds(5), 2'000'000});
   auto now = DnsCache::Clock::now();
   const int n = static_cast<int>(state.range(0));
   std::vector<std::string> names;
@@ -114,7 +121,8 @@ BENCHMARK(BM_DnsCacheLookup)->Arg(1000)->Arg(1000000);
 // put in the cache by one real lookup against a loopback DNS server (tests/io/fakes).
 void BM_ResolverCacheHit(benchmark::State& state) {
   tidewatch::testing::FakeDns dns;
-  dns.set("site-0000042.fleet.test", {tidewatch::testing::FakeDns::Mode::kAnswer, {"127.1.0.42"}, {}, 300});
+  dns.set("site-0000042.fleet.test",
+          {tidewatch::testing::FakeDns::Mode::kAnswer, {"127.1.0.42"}, {}, 300});
   asio::io_context io;
   ResolverOptions o;
   o.servers = {dns.address()};
@@ -124,7 +132,8 @@ void BM_ResolverCacheHit(benchmark::State& state) {
   while (!ready) io.run_one();
   std::size_t hits = 0;
   for (auto _ : state) {
-    resolver.resolve("site-0000042.fleet.test", [&hits](ResolveResultPtr r) { hits += r->addresses.size(); });
+    resolver.resolve("site-0000042.fleet.test",
+                     [&hits](ResolveResultPtr r) { hits += r->addresses.size(); });
   }
   benchmark::DoNotOptimize(hits);
   if (resolver.stats().queries != 1) state.SkipWithError("lookups were not cache hits");

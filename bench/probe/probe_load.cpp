@@ -4,12 +4,14 @@
 //
 //   probe_load --config bench.yaml --hosts 100000 --concurrency 64 --threads 1
 //              --url 'http://site-%07d.fleet.test:PORT/' --url 'http://site-%07d.fleet.test:PORT/'
-//              --url 'https://site-%07d.fleet.test:PORT2/' --url 'https://site-%07d.fleet.test:PORT2/'
+//              --url 'https://site-%07d.fleet.test:PORT2/' --url
+//              'https://site-%07d.fleet.test:PORT2/'
 //
 // Each --url is one pass over the same hosts, in order, in one process: the first http pass
 // fills the DNS cache, the second is the steady state the daemon runs in; the first https pass
-// does full handshakes (DNS already cached), the second resumes TLS sessions. The YAML's pipeline.probe must be probe.http; pipeline.source is
-// required by the config parser but not used here.
+// does full handshakes (DNS already cached), the second resumes TLS sessions. The YAML's
+// pipeline.probe must be probe.http; pipeline.source is required by the config parser but not used
+// here.
 #include <sys/resource.h>
 
 #include <atomic>
@@ -49,6 +51,7 @@ class Driver final : public ProbeCallback {
     {
       std::lock_guard lock(mu_);
       codes_.clear();
+      resumed_ = 0;
     }
     std::size_t initial = std::min(concurrency_, targets_.size());
     next_ = initial;
@@ -62,6 +65,7 @@ class Driver final : public ProbeCallback {
       std::lock_guard lock(mu_);
       auto key = std::make_pair(static_cast<int>(check->result.error), check->result.http_code);
       ++codes_[key];
+      if (check->result.tls.resumed) ++resumed_;
       if (examples_.size() < 5 && check->result.error != ErrorCode::kNone) {
         examples_.push_back(check->request.target->url + " -> " + check->result.error_detail);
       }
@@ -77,8 +81,11 @@ class Driver final : public ProbeCallback {
   void report(const char* label, double wall, double cpu) {
     std::lock_guard lock(mu_);
     double n = static_cast<double>(targets_.size());
-    std::printf("%s: checks=%zu wall_s=%.3f checks_per_s=%.0f cpu_s=%.3f cpu_us_per_check=%.1f checks_per_cpu_s=%.0f\n",
-                label, targets_.size(), wall, n / wall, cpu, cpu * 1e6 / n, n / cpu);
+    std::printf(
+        "%s: checks=%zu wall_s=%.3f checks_per_s=%.0f cpu_s=%.3f cpu_us_per_check=%.1f "
+        "checks_per_cpu_s=%.0f\n",
+        label, targets_.size(), wall, n / wall, cpu, cpu * 1e6 / n, n / cpu);
+    if (resumed_) std::printf("  tls_resumed=%zu\n", resumed_);
     for (const auto& [key, count] : codes_) {
       std::printf("  error=%d http=%d count=%zu\n", key.first, key.second, count);
     }
@@ -102,6 +109,7 @@ class Driver final : public ProbeCallback {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::pair<int, int>, std::size_t> codes_;
+  std::size_t resumed_ = 0;
   std::vector<std::string> examples_;
 };
 
@@ -114,19 +122,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     std::string v = argv[i + 1];
-    if (a == "--config") config_file = v;
-    else if (a == "--url") urls.push_back(v);
-    else if (a == "--hosts") hosts = std::stoul(v);
-    else if (a == "--concurrency") concurrency = std::stoul(v);
-    else if (a == "--threads") threads = std::stoul(v);
+    if (a == "--config")
+      config_file = v;
+    else if (a == "--url")
+      urls.push_back(v);
+    else if (a == "--hosts")
+      hosts = std::stoul(v);
+    else if (a == "--concurrency")
+      concurrency = std::stoul(v);
+    else if (a == "--threads")
+      threads = std::stoul(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
     }
   }
   if (config_file.empty() || urls.empty()) {
-    std::fprintf(stderr, "usage: probe_load --config FILE --url PATTERN [--url PATTERN…] [--hosts N] "
-                         "[--concurrency C] [--threads T]\n");
+    std::fprintf(stderr,
+                 "usage: probe_load --config FILE --url PATTERN [--url PATTERN…] [--hosts N] "
+                 "[--concurrency C] [--threads T]\n");
     return 2;
   }
   ConfigDiagnostics diag;

@@ -23,7 +23,9 @@ ResolveResultPtr error(DnsErrorKind kind) {
   return r;
 }
 
-DnsCache::Options opts() { return {30s, 900s, 5s, 1000}; }
+DnsCache::Options opts() {
+  return {30s, 900s, 5s, 1000};
+}
 
 TEST(DnsCache, TtlIsClampedToFloorAndCeilingWithJitterBelowIt) {
   DnsCache cache(opts());
@@ -45,12 +47,13 @@ TEST(DnsCache, JitterSpreadsExpiriesOfAFleetLoadedTogether) {
   std::set<std::int64_t> distinct;
   std::int64_t lo = INT64_MAX, hi = 0;
   for (int i = 0; i < 10000; ++i) {
-    std::int64_t ms = cache.lifetime("site" + std::to_string(i) + ".fleet.test", 900, false).count();
+    std::int64_t ms =
+        cache.lifetime("site" + std::to_string(i) + ".fleet.test", 900, false).count();
     distinct.insert(ms / 1000);
     lo = std::min(lo, ms);
     hi = std::max(hi, ms);
   }
-  EXPECT_GT(distinct.size(), 150u);      // spread over ~180 distinct seconds
+  EXPECT_GT(distinct.size(), 150u);  // spread over ~180 distinct seconds
   EXPECT_GT(hi - lo, 170'000);
   // Stable per name: the same name always gets the same lifetime.
   EXPECT_EQ(cache.lifetime("x.test", 900, false), cache.lifetime("x.test", 900, false));

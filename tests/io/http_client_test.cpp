@@ -91,7 +91,8 @@ class HttpClientTest : public ::testing::Test {
     return f.get()->result;
   }
 
-  std::string url(const FakeServer& s, std::string_view path = "/", std::string_view host = "site.test") {
+  std::string url(const FakeServer& s, std::string_view path = "/",
+                  std::string_view host = "site.test") {
     return "http://" + std::string(host) + ":" + std::to_string(s.port()) + std::string(path);
   }
 
@@ -124,7 +125,8 @@ TEST_F(HttpClientTest, HealthySiteIsUpWithTimings) {
 }
 
 TEST_F(HttpClientTest, ErrorStatusIsReportedWithoutReadingTheBody) {
-  FakeServer s(respondWith("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000000\r\n\r\nbusy"));
+  FakeServer s(
+      respondWith("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000000\r\n\r\nbusy"));
   auto r = check(url(s));
   EXPECT_EQ(r.http_code, 503);
   EXPECT_EQ(r.error, ErrorCode::kNone);
@@ -137,13 +139,15 @@ TEST_F(HttpClientTest, RequestCarriesUserAgentHostAndCustomHeaders) {
     writeAll(fd, okResponse("ok"));
   });
   SiteConfig site;
-  site.custom_headers = {{"X-Uptime-Bench", "header-status"}, {"Bad\r\nHeader", "x"}, {"Connection", "keep-alive"}};
+  site.custom_headers = {
+      {"X-Uptime-Bench", "header-status"}, {"Bad\r\nHeader", "x"}, {"Connection", "keep-alive"}};
   auto r = check(url(s, "/p?q=1"), site);
   EXPECT_EQ(r.http_code, 200);
   std::string head = seen.get_future().get();
   EXPECT_EQ(head.rfind("GET /p?q=1 HTTP/1.1\r\n", 0), 0u) << head;
   EXPECT_NE(head.find("Host: site.test:" + std::to_string(s.port()) + "\r\n"), std::string::npos);
-  EXPECT_NE(head.find("User-Agent: jetmon/2.0 (Jetpack Site Uptime Monitor by WordPress.com)\r\n"), std::string::npos);
+  EXPECT_NE(head.find("User-Agent: jetmon/2.0 (Jetpack Site Uptime Monitor by WordPress.com)\r\n"),
+            std::string::npos);
   EXPECT_NE(head.find("Connection: close\r\n"), std::string::npos);
   EXPECT_EQ(head.find("keep-alive"), std::string::npos);
   EXPECT_NE(head.find("X-Uptime-Bench: header-status\r\n"), std::string::npos);
@@ -212,7 +216,10 @@ TEST_F(HttpClientTest, TrapHeadStallGet200IsUp) {
 
 TEST_F(HttpClientTest, RefusedConnectionIsCode2InConnect) {
   std::uint16_t port;
-  { FakeServer s(respondWith("")); port = s.port(); }
+  {
+    FakeServer s(respondWith(""));
+    port = s.port();
+  }
   auto r = check("http://site.test:" + std::to_string(port) + "/");
   EXPECT_EQ(r.error, ErrorCode::kConnect);
   EXPECT_EQ(r.failed_phase, ProbePhase::kConnect);
@@ -228,7 +235,8 @@ TEST_F(HttpClientTest, AcceptedThenClosedIsCode2) {
 }
 
 TEST_F(HttpClientTest, SilentServerIsATimeoutAtTheDeadline) {
-  FakeServer s([](int fd, const std::atomic<bool>& stop) { testing::sleepUnlessStopped(stop, 60000); });
+  FakeServer s(
+      [](int fd, const std::atomic<bool>& stop) { testing::sleepUnlessStopped(stop, 60000); });
   auto t0 = std::chrono::steady_clock::now();
   auto r = check(url(s), timeout(1));
   auto took = std::chrono::steady_clock::now() - t0;
@@ -245,7 +253,8 @@ TEST_F(HttpClientTest, OneBytePerSecondTrickleIsCutOffByTheDeadline) {
     readRequestHead(fd);
     std::string resp = okResponse(std::string(100, 'x'));
     for (char c : resp) {
-      if (!writeAll(fd, std::string_view(&c, 1)) || !testing::sleepUnlessStopped(stop, 1000)) return;
+      if (!writeAll(fd, std::string_view(&c, 1)) || !testing::sleepUnlessStopped(stop, 1000))
+        return;
     }
   });
   auto t0 = std::chrono::steady_clock::now();
@@ -328,7 +337,8 @@ TEST_F(HttpClientTest, OneGigabyteBodyIsReadOnlyUpToTheLimitWithFlatMemory) {
 
 TEST_F(HttpClientTest, PartialBodyIsCode8) {
   // http_partial: Content-Length twice the real body, 100 bytes, then the connection closes.
-  FakeServer s(respondWith("HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n" + std::string(100, 'p')));
+  FakeServer s(
+      respondWith("HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n" + std::string(100, 'p')));
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kBodyRead);
   EXPECT_EQ(r.failed_phase, ProbePhase::kBody);
@@ -351,7 +361,8 @@ TEST_F(HttpClientTest, BodyUntilCloseIsComplete) {
 
 TEST_F(HttpClientTest, EveryResolvedAddressIsTriedBeforeAConnectFailure) {
   FakeServer s(respondWith(okResponse("second address")));
-  dns_.set("multi.test", {FakeDns::Mode::kAnswer, {"127.0.0.2", "127.0.0.1"}, {}, 300});  // .2 refuses
+  dns_.set("multi.test",
+           {FakeDns::Mode::kAnswer, {"127.0.0.2", "127.0.0.1"}, {}, 300});  // .2 refuses
   auto r = check(url(s, "/", "multi.test"));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(r.resolved_ip, "127.0.0.1");
@@ -382,7 +393,8 @@ TEST_F(HttpClientTest, DnsSlowerThanTheDeadlineIsATimeoutWithDnsKind) {
   ResolverOptions ro;
   ro.servers = {dns_.address()};
   ro.timeout_ms = 5000;
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, HttpClientOptions{});
+  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr,
+                                         HttpClientOptions{});
   auto r = check("http://never.test/", timeout(1));
   EXPECT_EQ(r.error, ErrorCode::kTimeout);
   EXPECT_EQ(r.dns_error, DnsErrorKind::kTimeout);
@@ -412,7 +424,8 @@ TEST_F(HttpClientTest, RelativeRedirectIsFollowed) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     std::string head = readRequestHead(fd);
     if (head.rfind("GET /start ", 0) == 0) {
-      writeAll(fd, "HTTP/1.1 301 Moved\r\nLocation: next/../final?x=1\r\nContent-Length: 0\r\n\r\n");
+      writeAll(fd,
+               "HTTP/1.1 301 Moved\r\nLocation: next/../final?x=1\r\nContent-Length: 0\r\n\r\n");
     } else if (head.rfind("GET /final?x=1 ", 0) == 0) {
       writeAll(fd, okResponse("landed"));
     } else {
@@ -483,7 +496,8 @@ TEST_F(HttpClientTest, KeywordRules) {
     std::string head = readRequestHead(fd);
     std::string body = std::string(20000, '.') + "uptime-bench-canary" + std::string(20000, '.');
     if (head.find("/hacked") != std::string::npos) body += "<b>HACKED</b>";
-    if (head.find("/article") != std::string::npos) body += "<p>Fixing a PHP Fatal error in WordPress</p>";
+    if (head.find("/article") != std::string::npos)
+      body += "<p>Fixing a PHP Fatal error in WordPress</p>";
     if (head.find("/missing") != std::string::npos) body = "no canary";
     // Chunked, in small pieces written separately, so keywords straddle reads.
     std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -494,7 +508,8 @@ TEST_F(HttpClientTest, KeywordRules) {
       wire += size + part + "\r\n";
     }
     wire += "0\r\n\r\n";
-    for (std::size_t i = 0; i < wire.size(); i += 1000) writeAll(fd, std::string_view(wire).substr(i, 1000));
+    for (std::size_t i = 0; i < wire.size(); i += 1000)
+      writeAll(fd, std::string_view(wire).substr(i, 1000));
   });
   SiteConfig rules;
   rules.check_keyword = "uptime-bench-canary";
@@ -556,7 +571,9 @@ class HttpsTest : public HttpClientTest {
   void SetUp() override {
     HttpClientTest::SetUp();
     ca_ = testing::makeCert("tidewatch test CA", "", -1, 3650, nullptr, true);
-    ca_file_ = (std::filesystem::temp_directory_path() / ("tw_ca_" + std::to_string(::getpid()) + ".pem")).string();
+    ca_file_ =
+        (std::filesystem::temp_directory_path() / ("tw_ca_" + std::to_string(::getpid()) + ".pem"))
+            .string();
     testing::writePem(ca_.cert, ca_file_);
     client(true, ca_file_);
   }
@@ -580,7 +597,8 @@ TEST_F(HttpsTest, ValidCertificateIsUpWithTlsFactsAndResumesNextTime) {
   EXPECT_EQ(r.http_code, 200);
   EXPECT_EQ(r.tls.version, 0x0304);
   EXPECT_FALSE(r.tls.cipher.empty());
-  EXPECT_NEAR(static_cast<double>(r.tls.cert_not_after), static_cast<double>(std::time(nullptr) + 90 * 86400), 120.0);
+  EXPECT_NEAR(static_cast<double>(r.tls.cert_not_after),
+              static_cast<double>(std::time(nullptr) + 90 * 86400), 120.0);
   EXPECT_FALSE(r.tls.resumed);
   auto again = check(https(s));
   EXPECT_EQ(again.error, ErrorCode::kNone) << again.error_detail;
@@ -652,7 +670,8 @@ TEST_F(HttpsTest, FullHandshakeIsForcedOncePerInterval) {
   to.full_handshake_interval = std::chrono::seconds(0);
   HttpClientOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), std::make_shared<TlsContext>(to), co);
+  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro),
+                                         std::make_shared<TlsContext>(to), co);
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
   FakeServer s(tls.handler());

@@ -15,8 +15,8 @@ struct Collect : HttpResponseParser::BodySink {
 
 // Feeds `wire` in pieces of the given sizes (cycled) the way the client does: stop at the
 // head, continue with the rest.
-HttpResponseParser parseInPieces(std::string_view wire, std::size_t piece, Collect& sink, bool head = false,
-                                 std::size_t max_header = 64 * 1024) {
+HttpResponseParser parseInPieces(std::string_view wire, std::size_t piece, Collect& sink,
+                                 bool head = false, std::size_t max_header = 64 * 1024) {
   HttpResponseParser p(max_header);
   p.reset(head);
   std::size_t off = 0;
@@ -156,16 +156,24 @@ TEST(HttpParser, TruncationIsVisibleAtEof) {
 
 TEST(HttpParser, BadFramingIsAnError) {
   Collect c;
-  EXPECT_EQ(parseInPieces("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 100, c).error(),
-            HttpResponseParser::Error::kBadContentLength);
+  EXPECT_EQ(
+      parseInPieces("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 100, c)
+          .error(),
+      HttpResponseParser::Error::kBadContentLength);
   EXPECT_EQ(parseInPieces("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 100, c).error(),
             HttpResponseParser::Error::kBadContentLength);
-  EXPECT_EQ(parseInPieces("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100, c).error(),
-            HttpResponseParser::Error::kBadChunk);
-  EXPECT_EQ(parseInPieces("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX\r\n", 100, c).error(),
-            HttpResponseParser::Error::kBadChunk);
-  EXPECT_EQ(parseInPieces("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n", 100, c).error(),
-            HttpResponseParser::Error::kBadChunk);
+  EXPECT_EQ(
+      parseInPieces("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 100, c).error(),
+      HttpResponseParser::Error::kBadChunk);
+  EXPECT_EQ(
+      parseInPieces("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX\r\n", 100, c)
+          .error(),
+      HttpResponseParser::Error::kBadChunk);
+  EXPECT_EQ(
+      parseInPieces("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n",
+                    100, c)
+          .error(),
+      HttpResponseParser::Error::kBadChunk);
 }
 
 TEST(HttpParser, RepeatedEqualContentLengthIsAccepted) {
@@ -197,9 +205,15 @@ TEST(HttpParser, SurvivesRandomAndMutatedInput) {
       for (int e = 0; e < edits && !input.empty(); ++e) {
         std::size_t pos = rng() % input.size();
         switch (rng() % 3) {
-          case 0: input[pos] = static_cast<char>(rng()); break;
-          case 1: input.erase(pos, 1); break;
-          default: input.insert(pos, 1, "\r\n:0aF;"[rng() % 7]); break;
+          case 0:
+            input[pos] = static_cast<char>(rng());
+            break;
+          case 1:
+            input.erase(pos, 1);
+            break;
+          default:
+            input.insert(pos, 1, "\r\n:0aF;"[rng() % 7]);
+            break;
         }
       }
     }

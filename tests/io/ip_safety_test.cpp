@@ -5,11 +5,14 @@
 namespace tidewatch::io {
 namespace {
 
-AddressClass cls(const char* s) { return classifyAddress(asio::ip::make_address(s)); }
+AddressClass cls(const char* s) {
+  return classifyAddress(asio::ip::make_address(s));
+}
 
 TEST(IpSafety, PublicAddressesPass) {
-  for (const char* a : {"8.8.8.8", "1.1.1.1", "93.184.216.34", "100.63.255.255", "100.128.0.0", "172.32.0.1",
-                        "2606:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8"}) {
+  for (const char* a :
+       {"8.8.8.8", "1.1.1.1", "93.184.216.34", "100.63.255.255", "100.128.0.0", "172.32.0.1",
+        "2606:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8"}) {
     EXPECT_EQ(cls(a), AddressClass::kPublic) << a;
   }
 }
@@ -42,9 +45,9 @@ TEST(IpSafety, EmbeddedIpv4IsJudgedByTheEmbeddedAddress) {
   EXPECT_EQ(cls("::ffff:127.0.0.1"), AddressClass::kLoopback);
   EXPECT_EQ(cls("::ffff:10.0.0.1"), AddressClass::kPrivate);
   EXPECT_EQ(cls("::ffff:169.254.169.254"), AddressClass::kLinkLocal);
-  EXPECT_EQ(cls("64:ff9b::a00:1"), AddressClass::kPrivate);      // NAT64 of 10.0.0.1
-  EXPECT_EQ(cls("2002:7f00:1::"), AddressClass::kLoopback);      // 6to4 of 127.0.0.1
-  EXPECT_EQ(cls("::127.0.0.1"), AddressClass::kReserved);        // deprecated IPv4-compatible
+  EXPECT_EQ(cls("64:ff9b::a00:1"), AddressClass::kPrivate);  // NAT64 of 10.0.0.1
+  EXPECT_EQ(cls("2002:7f00:1::"), AddressClass::kLoopback);  // 6to4 of 127.0.0.1
+  EXPECT_EQ(cls("::127.0.0.1"), AddressClass::kReserved);    // deprecated IPv4-compatible
 }
 
 }  // namespace

@@ -6,7 +6,8 @@ namespace tidewatch::io {
 namespace {
 
 TEST(KeywordMatcher, FindsKeywordsStraddlingEveryChunkBoundary) {
-  std::string page = std::string(300, 'x') + "uptime-bench-canary" + std::string(50, 'y') + "HACKED" + "zz";
+  std::string page =
+      std::string(300, 'x') + "uptime-bench-canary" + std::string(50, 'y') + "HACKED" + "zz";
   for (std::size_t piece = 1; piece <= 40; ++piece) {
     for (std::size_t first = 0; first < piece; ++first) {
       KeywordMatcher m("uptime-bench-canary", {"HACKED", ""});

@@ -30,8 +30,10 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
   o.user_agent = p.user_agent;
   o.default_timeout_s = automatic(p.default_timeout_s, 10);
   o.max_redirects = p.max_redirects >= 0 ? p.max_redirects : 10;
-  o.max_header_bytes = static_cast<std::size_t>(automatic<std::int64_t>(p.max_header_bytes, 64 * 1024));
-  o.body_limit_bytes = static_cast<std::size_t>(automatic<std::int64_t>(p.body_limit_bytes, 1024 * 1024));
+  o.max_header_bytes =
+      static_cast<std::size_t>(automatic<std::int64_t>(p.max_header_bytes, 64 * 1024));
+  o.body_limit_bytes =
+      static_cast<std::size_t>(automatic<std::int64_t>(p.body_limit_bytes, 1024 * 1024));
   o.allow_private_targets = p.allow_private_targets;
   return o;
 }
@@ -43,7 +45,8 @@ HttpProbe::HttpProbe(StageContext& ctx) {
   asio::io_context* io = nullptr;
   std::size_t threads = 0;
   if (config.probe.io_threads > 0) {
-    own_loop_ = std::make_unique<io::AsioEventLoop>(static_cast<std::size_t>(config.probe.io_threads));
+    own_loop_ =
+        std::make_unique<io::AsioEventLoop>(static_cast<std::size_t>(config.probe.io_threads));
     own_loop_->start();
     io = &own_loop_->context();
     threads = own_loop_->threadCount();
@@ -54,11 +57,12 @@ HttpProbe::HttpProbe(StageContext& ctx) {
   auto resolver = std::make_shared<io::Resolver>(*io, resolverOptions(config.resolver));
   io::TlsOptions tls;
   tls.ca_file = config.probe.ca_file;
-  tls.full_handshake_interval = std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
+  tls.full_handshake_interval =
+      std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
   io::HttpClientOptions options = clientOptions(config.probe);
   options.one_io_thread = threads == 1;
-  client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver), std::make_shared<io::TlsContext>(tls),
-                                             options);
+  client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver),
+                                             std::make_shared<io::TlsContext>(tls), options);
 }
 
 HttpProbe::~HttpProbe() {
@@ -66,7 +70,9 @@ HttpProbe::~HttpProbe() {
   if (own_loop_) own_loop_->stop();
 }
 
-void HttpProbe::start(CheckPtr check, ProbeCallback& done) { client_->start(std::move(check), done); }
+void HttpProbe::start(CheckPtr check, ProbeCallback& done) {
+  client_->start(std::move(check), done);
+}
 
 void HttpProbe::stop() {}
 
@@ -80,7 +86,9 @@ void registerHttpProbe(StageRegistry& registry) {
         options.finish();
         return HttpProbeOptions{};
       },
-      [](const std::any&, StageContext& ctx) -> std::unique_ptr<Stage> { return std::make_unique<HttpProbe>(ctx); },
+      [](const std::any&, StageContext& ctx) -> std::unique_ptr<Stage> {
+        return std::make_unique<HttpProbe>(ctx);
+      },
   });
 }
 

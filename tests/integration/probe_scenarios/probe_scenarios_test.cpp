@@ -23,8 +23,9 @@ using nlohmann::json;
 constexpr int kDeadlineS = 4;
 // Forbidden patterns an operator would configure for defacement and injected content; the
 // healthy "fatal error" article must not trip them (scenario 29 trap).
-const std::vector<std::string> kForbidden = {"HACKED", "DARKLOCK", "H4CK3D", "<b>Fatal error</b>",
-                                             "coinhive", "cheap viagra", "casino bonus"};
+const std::vector<std::string> kForbidden = {
+    "HACKED",   "DARKLOCK",     "H4CK3D",      "<b>Fatal error</b>",
+    "coinhive", "cheap viagra", "casino bonus"};
 
 struct Done : ProbeCallback {
   std::promise<CheckPtr> promise;
@@ -49,14 +50,19 @@ class ProbeScenarios : public ::testing::Test {
         "  source: {type: source.generated, url: 'http://site-%07d.fleet.test/', count: 1}\n"
         "  probe: {type: probe.http}\n"
         "resolver:\n"
-        "  servers: ['127.0.0.1:" + std::to_string(fixture_->dnsPort(0)) + "', '127.0.0.1:" +
-        std::to_string(fixture_->dnsPort(1)) + "']\n"
+        "  servers: ['127.0.0.1:" +
+        std::to_string(fixture_->dnsPort(0)) +
+        "', '127.0.0.1:" + std::to_string(fixture_->dnsPort(1)) +
+        "']\n"
         "  timeout_ms: 500\n"
         "  tries: 2\n"
         "probe:\n"
         "  allow_private_targets: true\n"
-        "  ca_file: '" + fixture_->caFile() + "'\n"
-        "  default_timeout_s: " + std::to_string(kDeadlineS) + "\n";
+        "  ca_file: '" +
+        fixture_->caFile() +
+        "'\n"
+        "  default_timeout_s: " +
+        std::to_string(kDeadlineS) + "\n";
     ConfigDiagnostics diag;
     config_ = new Config(parseConfigString(yaml, builtinStages(), diag));
     if (!diag.ok()) throw std::runtime_error("config: " + diag.firstError() + "\n" + yaml);
@@ -105,7 +111,8 @@ class ProbeScenarios : public ::testing::Test {
       ADD_FAILURE() << "check did not complete within its deadline";
       std::abort();
     }
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(kDeadlineS) + std::chrono::milliseconds(700));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0,
+              std::chrono::seconds(kDeadlineS) + std::chrono::milliseconds(700));
     return f.get()->result;
   }
 
@@ -165,34 +172,47 @@ TEST_F(ProbeScenarios, HealthyHttpsSiteHasTlsFactsAndResumes) {
 
 TEST_F(ProbeScenarios, Row1Http503) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_status"}, {"host", host(id)}, {"status_code", 503}}, httpUrl(id));
+  auto r =
+      checkWith({{"type", "http_status"}, {"host", host(id)}, {"status_code", 503}}, httpUrl(id));
   EXPECT_EQ(r.http_code, 503);
   EXPECT_EQ(r.error, ErrorCode::kNone);
 }
 
 TEST_F(ProbeScenarios, Row4HeadOkGet503IsDown) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_method_status"}, {"host", host(id)}, {"method", "GET"}, {"status_code", 503}},
-                     httpUrl(id));
+  auto r = checkWith(
+      {{"type", "http_method_status"}, {"host", host(id)}, {"method", "GET"}, {"status_code", 503}},
+      httpUrl(id));
   EXPECT_EQ(r.http_code, 503);
   EXPECT_EQ(r.method, HttpMethod::kGet);
 }
 
 TEST_F(ProbeScenarios, Row5TrapHead405Get200IsUp) {
   auto id = nextHost();
-  expectUp(checkWith({{"type", "http_method_status"}, {"host", host(id)}, {"method", "HEAD"}, {"status_code", 405}},
+  expectUp(checkWith({{"type", "http_method_status"},
+                      {"host", host(id)},
+                      {"method", "HEAD"},
+                      {"status_code", 405}},
                      httpUrl(id)));
 }
 
 TEST_F(ProbeScenarios, Row6TrapHeadStallGet200IsUp) {
   auto id = nextHost();
-  expectUp(checkWith({{"type", "http_timeout"}, {"host", host(id)}, {"method", "HEAD"}, {"phase", "ttfb"}, {"delay", 35}},
+  expectUp(checkWith({{"type", "http_timeout"},
+                      {"host", host(id)},
+                      {"method", "HEAD"},
+                      {"phase", "ttfb"},
+                      {"delay", 35}},
                      httpUrl(id)));
 }
 
 TEST_F(ProbeScenarios, Row7GetTtfbStallIsTimeout) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_timeout"}, {"host", host(id)}, {"method", "GET"}, {"phase", "ttfb"}, {"delay", 35}},
+  auto r = checkWith({{"type", "http_timeout"},
+                      {"host", host(id)},
+                      {"method", "GET"},
+                      {"phase", "ttfb"},
+                      {"delay", 35}},
                      httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kTimeout);
   EXPECT_EQ(r.failed_phase, ProbePhase::kFirstByte);
@@ -203,13 +223,17 @@ TEST_F(ProbeScenarios, Row7GetTtfbStallIsTimeout) {
 
 TEST_F(ProbeScenarios, Row8TimeoutBodyAndTotal) {
   auto id = nextHost();
-  auto body = checkWith({{"type", "http_timeout"}, {"host", host(id)}, {"phase", "body"}, {"delay", 35}}, httpUrl(id));
+  auto body =
+      checkWith({{"type", "http_timeout"}, {"host", host(id)}, {"phase", "body"}, {"delay", 35}},
+                httpUrl(id));
   EXPECT_EQ(body.error, ErrorCode::kTimeout);
   EXPECT_EQ(body.failed_phase, ProbePhase::kBody);
   EXPECT_EQ(body.http_code, 200);
   fixture_->deactivateAll();
   auto id2 = nextHost();
-  auto total = checkWith({{"type", "http_timeout"}, {"host", host(id2)}, {"phase", "total"}, {"delay", 35}}, httpUrl(id2));
+  auto total =
+      checkWith({{"type", "http_timeout"}, {"host", host(id2)}, {"phase", "total"}, {"delay", 35}},
+                httpUrl(id2));
   EXPECT_EQ(total.error, ErrorCode::kTimeout);
 }
 
@@ -223,8 +247,11 @@ TEST_F(ProbeScenarios, Row9LatencyIsRecordedInRtt) {
 
 TEST_F(ProbeScenarios, Row10HeaderStatusNeedsTheCustomHeader) {
   auto id = nextHost();
-  fixture_->activate({{"type", "http_header_status"}, {"host", host(id)}, {"header_name", "X-Uptime-Bench"},
-                      {"header_value", "header-status"}, {"status_code", 503}});
+  fixture_->activate({{"type", "http_header_status"},
+                      {"host", host(id)},
+                      {"header_name", "X-Uptime-Bench"},
+                      {"header_value", "header-status"},
+                      {"status_code", 503}});
   SiteConfig site;
   site.custom_headers = {{"X-Uptime-Bench", "header-status"}};
   EXPECT_EQ(check(httpUrl(id), site).http_code, 503);
@@ -233,7 +260,8 @@ TEST_F(ProbeScenarios, Row10HeaderStatusNeedsTheCustomHeader) {
 
 TEST_F(ProbeScenarios, Row11PartialBodyIsCode8) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_partial"}, {"host", host(id)}, {"truncate_after_bytes", 100}}, httpUrl(id));
+  auto r = checkWith({{"type", "http_partial"}, {"host", host(id)}, {"truncate_after_bytes", 100}},
+                     httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kBodyRead) << r.error_detail;
   EXPECT_EQ(r.http_code, 200);
   EXPECT_EQ(r.failed_phase, ProbePhase::kBody);
@@ -242,14 +270,16 @@ TEST_F(ProbeScenarios, Row11PartialBodyIsCode8) {
 
 TEST_F(ProbeScenarios, Row12RedirectLoopIsCode4) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_redirect"}, {"host", host(id)}, {"variant", "loop"}}, httpUrl(id));
+  auto r =
+      checkWith({{"type", "http_redirect"}, {"host", host(id)}, {"variant", "loop"}}, httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kRedirect) << r.error_detail;
 }
 
 TEST_F(ProbeScenarios, Row13EndlessRedirectChainIsCode4AfterTenHops) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_redirect"}, {"host", host(id)}, {"variant", "chain"}, {"chain_length", 15}},
-                     httpUrl(id));
+  auto r = checkWith(
+      {{"type", "http_redirect"}, {"host", host(id)}, {"variant", "chain"}, {"chain_length", 15}},
+      httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kRedirect) << r.error_detail;
   EXPECT_EQ(r.redirects, 10);
 }
@@ -294,7 +324,8 @@ TEST_F(ProbeScenarios, Row16DnsFailuresAreCode2WithTheirKind) {
 TEST_F(ProbeScenarios, Row17DnsLatencyCountsTowardsTheCheckButStaysUp) {
   auto id = nextHost();
   // Below the 500 ms per-try timeout: slow but answered on the first try.
-  auto r = checkWith({{"type", "dns_latency"}, {"host", host(id)}, {"added_latency_ms", 300}}, httpUrl(id));
+  auto r = checkWith({{"type", "dns_latency"}, {"host", host(id)}, {"added_latency_ms", 300}},
+                     httpUrl(id));
   expectUp(r);
   EXPECT_GE(r.timings.dns_ms, 300u);
   EXPECT_GE(r.timings.rtt_ms, r.timings.dns_ms);
@@ -303,8 +334,9 @@ TEST_F(ProbeScenarios, Row17DnsLatencyCountsTowardsTheCheckButStaysUp) {
 TEST_F(ProbeScenarios, Row18TrapOneOfTwoNameserversDownIsUp) {
   for (const char* mode : {"silent", "servfail"}) {
     auto id = nextHost();
-    auto r = checkWith({{"type", "dns_ns_unavailable"}, {"host", host(id)}, {"mode", mode}, {"instance", "ns1"}},
-                       httpUrl(id));
+    auto r = checkWith(
+        {{"type", "dns_ns_unavailable"}, {"host", host(id)}, {"mode", mode}, {"instance", "ns1"}},
+        httpUrl(id));
     expectUp(r);
     fixture_->deactivateAll();
   }
@@ -314,7 +346,8 @@ TEST_F(ProbeScenarios, Row18TrapOneOfTwoNameserversDownIsUp) {
 
 TEST_F(ProbeScenarios, Row19ExpiredCertificateIsCode6) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "tls_expired"}, {"host", host(id)}, {"days_expired", 30}}, httpsUrl(id));
+  auto r =
+      checkWith({{"type", "tls_expired"}, {"host", host(id)}, {"days_expired", 30}}, httpsUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kTlsExpired) << r.error_detail;
   EXPECT_LT(r.tls.cert_not_after, std::time(nullptr) - 29 * 86400);
 }
@@ -322,7 +355,8 @@ TEST_F(ProbeScenarios, Row19ExpiredCertificateIsCode6) {
 TEST_F(ProbeScenarios, Row20InvalidCertificatesAreCode3) {
   for (const char* variant : {"self_signed", "hostname_mismatch"}) {
     auto id = nextHost();
-    auto r = checkWith({{"type", "tls_invalid"}, {"host", host(id)}, {"variant", variant}}, httpsUrl(id));
+    auto r = checkWith({{"type", "tls_invalid"}, {"host", host(id)}, {"variant", variant}},
+                       httpsUrl(id));
     EXPECT_EQ(r.error, ErrorCode::kSsl) << variant << ": " << r.error_detail;
     EXPECT_EQ(r.failed_phase, ProbePhase::kTlsHandshake);
     fixture_->deactivateAll();
@@ -331,13 +365,16 @@ TEST_F(ProbeScenarios, Row20InvalidCertificatesAreCode3) {
 
 TEST_F(ProbeScenarios, Row21HandshakeVersionMismatchIsCode3) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "tls_handshake"}, {"host", host(id)}, {"reason", "version_mismatch"}}, httpsUrl(id));
+  auto r =
+      checkWith({{"type", "tls_handshake"}, {"host", host(id)}, {"reason", "version_mismatch"}},
+                httpsUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kSsl) << r.error_detail;
 }
 
 TEST_F(ProbeScenarios, Row22ExpiringCertificateIsUpWithItsExpiry) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "tls_expiring"}, {"host", host(id)}, {"days_remaining", 5}}, httpsUrl(id));
+  auto r = checkWith({{"type", "tls_expiring"}, {"host", host(id)}, {"days_remaining", 5}},
+                     httpsUrl(id));
   expectUp(r);
   auto left = r.tls.cert_not_after - std::time(nullptr);
   EXPECT_GT(left, 4 * 86400);
@@ -346,7 +383,8 @@ TEST_F(ProbeScenarios, Row22ExpiringCertificateIsUpWithItsExpiry) {
 
 TEST_F(ProbeScenarios, Row23DeprecatedTls11IsAdvisoryCode7) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "tls_deprecated"}, {"host", host(id)}, {"variant", "TLS11"}}, httpsUrl(id));
+  auto r = checkWith({{"type", "tls_deprecated"}, {"host", host(id)}, {"variant", "TLS11"}},
+                     httpsUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kTlsDeprecated) << r.error_detail;
   EXPECT_EQ(r.http_code, 200);
   EXPECT_EQ(r.tls.version, 0x0302);
@@ -368,12 +406,14 @@ TEST_F(ProbeScenarios, Rows24To29ContentRules) {
       {"defacement", ErrorCode::kKeyword, KeywordRule::kRequired},
       {"malicious_script", ErrorCode::kKeyword, KeywordRule::kForbidden},
       {"spam_links", ErrorCode::kKeyword, KeywordRule::kForbidden},
-      {"wp_php_fatal", ErrorCode::kKeyword, KeywordRule::kRequired},  // canary gone too: required is checked first
+      {"wp_php_fatal", ErrorCode::kKeyword,
+       KeywordRule::kRequired},  // canary gone too: required is checked first
       {"healthy_fatal_article", ErrorCode::kNone, KeywordRule::kNone},  // trap
   };
   for (const auto& c : cases) {
     auto id = nextHost();
-    auto r = checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", c.variant}}, httpUrl(id), contentRules());
+    auto r = checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", c.variant}},
+                       httpUrl(id), contentRules());
     EXPECT_EQ(r.error, c.code) << c.variant << ": " << r.error_detail;
     EXPECT_EQ(r.keyword_rule, c.rule) << c.variant;
     EXPECT_EQ(r.http_code, 200) << c.variant;
@@ -385,7 +425,9 @@ TEST_F(ProbeScenarios, Rows24To29ContentRules) {
 
 TEST_F(ProbeScenarios, TrickleOneBytePerSecondIsCutOffByTheDeadline) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", "trickle"}, {"interval", 1}}, httpUrl(id));
+  auto r = checkWith(
+      {{"type", "http_body"}, {"host", host(id)}, {"variant", "trickle"}, {"interval", 1}},
+      httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kTimeout) << r.error_detail;
 }
 
@@ -393,7 +435,8 @@ TEST_F(ProbeScenarios, OneGigabyteBodyKeepsMemoryFlat) {
   long before = rssKb();
   for (const char* variant : {"huge", "huge_no_length"}) {
     auto id = nextHost();
-    auto r = checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", variant}}, httpUrl(id));
+    auto r =
+        checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", variant}}, httpUrl(id));
     expectUp(r);
     EXPECT_EQ(r.body_bytes, 1024u * 1024) << variant;
     fixture_->deactivateAll();
@@ -404,8 +447,9 @@ TEST_F(ProbeScenarios, OneGigabyteBodyKeepsMemoryFlat) {
 TEST_F(ProbeScenarios, OneMegabyteHeaderLineIsClassifiedAndMemoryFlat) {
   long before = rssKb();
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", "header_line"}, {"bytes", 1 << 20}},
-                     httpUrl(id));
+  auto r = checkWith(
+      {{"type", "http_body"}, {"host", host(id)}, {"variant", "header_line"}, {"bytes", 1 << 20}},
+      httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kConnect) << r.error_detail;
   EXPECT_EQ(r.failed_phase, ProbePhase::kHeaders);
   EXPECT_LT(rssKb() - before, 8 * 1024);
@@ -413,17 +457,21 @@ TEST_F(ProbeScenarios, OneMegabyteHeaderLineIsClassifiedAndMemoryFlat) {
 
 TEST_F(ProbeScenarios, GarbageInsteadOfHttpIsClassified) {
   auto id = nextHost();
-  auto r = checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", "garbage"}}, httpUrl(id));
+  auto r =
+      checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", "garbage"}}, httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kConnect) << r.error_detail;
   EXPECT_EQ(r.failed_phase, ProbePhase::kHeaders);
 }
 
 TEST_F(ProbeScenarios, ChunkedBodiesComplete) {
   auto id = nextHost();
-  expectUp(checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", "chunked"}}, httpUrl(id), contentRules()));
+  expectUp(checkWith({{"type", "http_body"}, {"host", host(id)}, {"variant", "chunked"}},
+                     httpUrl(id), contentRules()));
   fixture_->deactivateAll();
   auto id2 = nextHost();
-  auto r = checkWith({{"type", "http_body"}, {"host", host(id2)}, {"variant", "chunked_unfinished"}}, httpUrl(id2));
+  auto r =
+      checkWith({{"type", "http_body"}, {"host", host(id2)}, {"variant", "chunked_unfinished"}},
+                httpUrl(id2));
   EXPECT_EQ(r.error, ErrorCode::kBodyRead) << r.error_detail;
 }
 

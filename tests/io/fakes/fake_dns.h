@@ -78,7 +78,8 @@ class FakeDns {
       if (::poll(&p, 1, 50) <= 0) continue;
       sockaddr_in from{};
       socklen_t flen = sizeof from;
-      ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+      ssize_t n =
+          ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
       if (n < 12) continue;
       ++total_;
       handle(buf.data(), static_cast<std::size_t>(n), from);
@@ -92,7 +93,8 @@ class FakeDns {
       std::size_t len = q[i];
       if (i + 1 + len > n) return;
       if (!name.empty()) name.push_back('.');
-      for (std::size_t k = 0; k < len; ++k) name.push_back(static_cast<char>(std::tolower(q[i + 1 + k])));
+      for (std::size_t k = 0; k < len; ++k)
+        name.push_back(static_cast<char>(std::tolower(q[i + 1 + k])));
       i += 1 + len;
     }
     if (i + 5 > n) return;
@@ -114,7 +116,7 @@ class FakeDns {
     std::vector<unsigned char> out(q, q + qend);
     out[2] = static_cast<unsigned char>(0x80 | (q[2] & 0x01));  // QR, RD copied
     int rcode = rule.mode == Mode::kNxDomain ? 3 : rule.mode == Mode::kServFail ? 2 : 0;
-    out[3] = static_cast<unsigned char>(0x80 | rcode);            // RA
+    out[3] = static_cast<unsigned char>(0x80 | rcode);  // RA
     out[4] = 0;
     out[5] = 1;
     out[6] = out[7] = out[8] = out[9] = out[10] = out[11] = 0;
@@ -127,9 +129,17 @@ class FakeDns {
           int fam = qtype == 28 ? AF_INET6 : AF_INET;
           if (inet_pton(fam, ip.c_str(), addr) != 1) continue;
           int len = qtype == 28 ? 16 : 4;
-          unsigned char rr[12] = {0xc0, 0x0c, 0, static_cast<unsigned char>(qtype), 0, 1,
-                                  static_cast<unsigned char>(rule.ttl >> 24), static_cast<unsigned char>(rule.ttl >> 16),
-                                  static_cast<unsigned char>(rule.ttl >> 8), static_cast<unsigned char>(rule.ttl), 0,
+          unsigned char rr[12] = {0xc0,
+                                  0x0c,
+                                  0,
+                                  static_cast<unsigned char>(qtype),
+                                  0,
+                                  1,
+                                  static_cast<unsigned char>(rule.ttl >> 24),
+                                  static_cast<unsigned char>(rule.ttl >> 16),
+                                  static_cast<unsigned char>(rule.ttl >> 8),
+                                  static_cast<unsigned char>(rule.ttl),
+                                  0,
                                   static_cast<unsigned char>(len)};
           out.insert(out.end(), rr, rr + 12);
           out.insert(out.end(), addr, addr + len);

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -105,7 +105,10 @@ class FakeServer {
       ++connections_;
       std::lock_guard lock(mu_);
       fds_.push_back(fd);
-      threads_.emplace_back([this, fd] { handler_(fd, stop_); ::shutdown(fd, SHUT_WR); });
+      threads_.emplace_back([this, fd] {
+        handler_(fd, stop_);
+        ::shutdown(fd, SHUT_WR);
+      });
     }
   }
 
@@ -129,8 +132,8 @@ inline FakeServer::Handler respondWith(std::string response) {
 }
 
 inline std::string okResponse(std::string_view body, std::string_view extra_headers = "") {
-  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + std::string(extra_headers) +
-         "Connection: close\r\n\r\n" + std::string(body);
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         std::string(extra_headers) + "Connection: close\r\n\r\n" + std::string(body);
 }
 
 }  // namespace tidewatch::testing

@@ -24,7 +24,10 @@ struct KeyAndCert {
   KeyAndCert() = default;
   KeyAndCert(const KeyAndCert&) = delete;
   KeyAndCert& operator=(const KeyAndCert&) = delete;
-  KeyAndCert(KeyAndCert&& o) noexcept : key(o.key), cert(o.cert) { o.key = nullptr; o.cert = nullptr; }
+  KeyAndCert(KeyAndCert&& o) noexcept : key(o.key), cert(o.cert) {
+    o.key = nullptr;
+    o.cert = nullptr;
+  }
   KeyAndCert& operator=(KeyAndCert&& o) noexcept {
     std::swap(key, o.key);
     std::swap(cert, o.cert);
@@ -49,7 +52,8 @@ inline KeyAndCert makeCert(const std::string& cn, const std::string& san, long n
   X509_gmtime_adj(X509_getm_notAfter(kc.cert), not_after_days * 86400L);
   X509_set_pubkey(kc.cert, kc.key);
   X509_NAME* name = X509_get_subject_name(kc.cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(kc.cert, issuer ? X509_get_subject_name(issuer->cert) : name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);

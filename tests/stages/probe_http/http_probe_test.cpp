@@ -26,12 +26,15 @@ std::string yaml(const FakeDns& dns, const std::string& extra_probe = "") {
          "  source: {type: source.generated, url: 'http://site-%07d.fleet.test/', count: 1}\n"
          "  probe: {type: probe.http}\n"
          "resolver:\n"
-         "  servers: ['" + dns.address() + "']\n"
+         "  servers: ['" +
+         dns.address() +
+         "']\n"
          "  timeout_ms: 300\n"
          "  tries: 1\n"
          "probe:\n"
          "  allow_private_targets: true\n"
-         "  default_timeout_s: 2\n" + extra_probe;
+         "  default_timeout_s: 2\n" +
+         extra_probe;
 }
 
 ProbeResult runOne(const std::string& config_yaml, const std::string& url) {
@@ -77,7 +80,8 @@ TEST(HttpProbeStage, OwnIoThreadsWhenConfigured) {
   FakeDns dns;
   dns.set("site.test", {FakeDns::Mode::kAnswer, {"127.0.0.1"}, {}, 300});
   FakeServer s(testing::respondWith("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"));
-  auto r = runOne(yaml(dns, "  io_threads: 2\n"), "http://site.test:" + std::to_string(s.port()) + "/");
+  auto r =
+      runOne(yaml(dns, "  io_threads: 2\n"), "http://site.test:" + std::to_string(s.port()) + "/");
   EXPECT_EQ(r.http_code, 503);
 }
 
@@ -94,7 +98,8 @@ TEST(HttpProbeStage, SafetyIsOnByDefault) {
 TEST(HttpProbeStage, UnknownOptionIsAConfigError) {
   ConfigDiagnostics diag;
   parseConfigString(
-      "pipeline:\n  source: {type: source.generated, url: 'http://s-%d.t/'}\n  probe: {type: probe.http, bogus: 1}\n",
+      "pipeline:\n  source: {type: source.generated, url: 'http://s-%d.t/'}\n  probe: {type: "
+      "probe.http, bogus: 1}\n",
       builtinStages(), diag);
   EXPECT_FALSE(diag.ok());
   EXPECT_NE(diag.firstError().find("bogus"), std::string::npos) << diag.firstError();

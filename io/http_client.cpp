@@ -157,7 +157,15 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
       connectNext();
       return;
     }
-    if (phase_ == ProbePhase::kResolve) result().dns_error = DnsErrorKind::kTimeout;
+    if (phase_ == ProbePhase::kResolve) {
+      result().dns_error = DnsErrorKind::kTimeout;
+      if (!whole) {
+        // The resolver's own budget ran out with time left in the check: a DNS failure
+        // (code 2, like c-ares giving up), not the request deadline (code 1).
+        fail(ErrorCode::kConnect, phase_, "dns: timeout: no answer within the resolve budget");
+        return;
+      }
+    }
     fail(ErrorCode::kTimeout, phase_, std::move(what));
   }
 

@@ -401,6 +401,22 @@ TEST_F(HttpClientTest, DnsSlowerThanTheDeadlineIsATimeoutWithDnsKind) {
   EXPECT_EQ(r.failed_phase, ProbePhase::kResolve);
 }
 
+TEST_F(HttpClientTest, DnsSlowerThanTheResolveBudgetIsCode2Timeout) {
+  // The resolve phase has its own budget inside the check: running out of it is a DNS
+  // failure (code 2, dns timeout), not the request deadline.
+  dns_.set("budget.test", FakeDns::only(FakeDns::Mode::kDrop));
+  ResolverOptions ro;
+  ro.servers = {dns_.address()};
+  ro.timeout_ms = 5000;
+  HttpClientOptions co;
+  co.resolve_budget = std::chrono::milliseconds(300);
+  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  auto r = check("http://budget.test/", timeout(3));
+  EXPECT_EQ(r.error, ErrorCode::kConnect) << r.error_detail;
+  EXPECT_EQ(r.dns_error, DnsErrorKind::kTimeout);
+  EXPECT_EQ(r.failed_phase, ProbePhase::kResolve);
+}
+
 TEST_F(HttpClientTest, TrapOneOfTwoNameserversDownIsUp) {
   FakeServer s(respondWith(okResponse("ok")));
   FakeDns dead;

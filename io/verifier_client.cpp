@@ -391,7 +391,7 @@ std::string requestBody(const VerifierEndpoint& ep, const Target& t, const std::
                  {"CustomHeaders", headers},
                  {"RedirectPolicy", redirectName(c.redirect_policy)},
                  {"RequestID", request_id}};
-    return json{{"sites", json::array({site})}}.dump();
+    return json{{"sites", json::array({site})}}.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   json rules = {{"required", c.check_keyword.empty() ? json::array() : json::array({c.check_keyword})},
                 {"forbidden", c.forbidden_keywords}};
@@ -403,7 +403,7 @@ std::string requestBody(const VerifierEndpoint& ep, const Target& t, const std::
               {"headers", headers},
               {"body_rules", rules},
               {"redirect_policy", redirectName(c.redirect_policy)}};
-  return json{{"batch_id", request_id}, {"deadline_ms", deadline_ms}, {"requests", json::array({req})}}.dump();
+  return json{{"batch_id", request_id}, {"deadline_ms", deadline_ms}, {"requests", json::array({req})}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 class HttpVerifierClient final : public VerifierClient {

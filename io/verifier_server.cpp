@@ -99,6 +99,10 @@ const char* reasonPhrase(int status) {
   return "Error";
 }
 
+// Every JSON we write is dumped with error_handler_t::replace: strings may carry bytes from
+// the network or the database that are not UTF-8 (a parser error quoting the input, a URL),
+// and the default handler would throw from inside an I/O handler.
+
 // ---- request decoding -------------------------------------------------------------------
 
 // Case-insensitive member lookup (Go's encoding/json matches field names that way).
@@ -393,7 +397,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.async_wait([self](std::error_code ec) {
       if (ec || self->responded_) return;
       // Slow client: we never got the whole request in time.
-      self->write(408, json{{"error", "request not received in time"}}.dump());
+      self->write(408, json{{"error", "request not received in time"}}.dump(-1, ' ', false, json::error_handler_t::replace));
     });
   }
 
@@ -401,8 +405,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto self = shared_from_this();
     socket_.async_read_some(asio::buffer(chunk_), [self](std::error_code ec, std::size_t n) {
       if (self->responded_) return;
-      if (ec) return self->close();
       self->data_.append(self->chunk_.data(), n);
+      if (ec) {
+        // A client that half-closed mid-request can still read why it was refused.
+        if (ec == asio::error::eof && !self->data_.empty()) return self->refuse({400, "request ended before the end of its head"});
+        return self->close();
+      }
       auto end = self->data_.find("\r\n\r\n");
       if (end == std::string::npos) {
         if (self->data_.size() > kMaxHead) return self->refuse({431, "request head over 32 KiB"});
@@ -422,7 +430,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (status) {
         if (head_.method != "GET" && head_.method != "HEAD") throw Refusal{405, "GET only"};
         timer_.cancel();
-        return write(200, s.statusObject().dump());
+        return write(200, s.statusObject().dump(-1, ' ', false, json::error_handler_t::replace));
       }
       if (!check) throw Refusal{404, "no such endpoint (POST /v2/check, POST /check, GET /status, GET /v2/status)"};
       if (head_.method != "POST") throw Refusal{405, "POST only"};
@@ -451,8 +459,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto self = shared_from_this();
     socket_.async_read_some(asio::buffer(chunk_), [self](std::error_code ec, std::size_t n) {
       if (self->responded_) return;
-      if (ec) return self->close();
       self->data_.append(self->chunk_.data(), n);
+      if (ec) {
+        if (ec == asio::error::eof) return self->refuse({400, "request ended before the end of its body"});
+        return self->close();
+      }
       self->readBody();
     });
   }
@@ -461,7 +472,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void refuse(const Refusal& r) {
     if (r.status == 400 || r.status == 411 || r.status == 431) server_->m_bad_requests.fetch_add(1, std::memory_order_relaxed);
-    write(r.status, json{{"error", r.reason}}.dump());
+    write(r.status, json{{"error", r.reason}}.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 
   void write(int status, std::string body) {
@@ -562,9 +573,9 @@ struct Batch : std::enable_shared_from_this<Batch> {
       // the whole request fails (503 shed, 504 deadline) and the monitor counts an RPC error.
       for (const auto& it : items) {
         if (it.outcome == "agent_overloaded")
-          return conn->respond(503, json{{"error", "agent_overloaded"}}.dump());
+          return conn->respond(503, json{{"error", "agent_overloaded"}}.dump(-1, ' ', false, json::error_handler_t::replace));
         if (it.outcome == "timeout" || !it.has_result)
-          return conn->respond(504, json{{"error", "request deadline expired before the check completed"}}.dump());
+          return conn->respond(504, json{{"error", "request deadline expired before the check completed"}}.dump(-1, ' ', false, json::error_handler_t::replace));
       }
       json results = json::array();
       for (const auto& it : items) {
@@ -578,7 +589,7 @@ struct Batch : std::enable_shared_from_this<Batch> {
                            {"RequestID", it.request_id},
                            {"Outcome", it.outcome}});
       }
-      return conn->respond(200, json{{"results", std::move(results)}}.dump());
+      return conn->respond(200, json{{"results", std::move(results)}}.dump(-1, ' ', false, json::error_handler_t::replace));
     }
     std::string agent_id = o.agent_id.empty() ? host : o.agent_id;
     json results = json::array();
@@ -606,7 +617,7 @@ struct Batch : std::enable_shared_from_this<Batch> {
                  {"agent", {{"id", agent_id}, {"host", host}, {"version", o.version}, {"protocol", "v2-json-http"}}},
                  {"results", std::move(results)}};
     if (expired) body["deadline_expired"] = true;
-    conn->respond(200, body.dump());
+    conn->respond(200, body.dump(-1, ' ', false, json::error_handler_t::replace));
   }
 };
 
@@ -873,6 +884,6 @@ VerifierServerStats VerifierServer::stats() const {
   return s;
 }
 
-std::string VerifierServer::statusJson() const { return impl_->statusObject().dump(); }
+std::string VerifierServer::statusJson() const { return impl_->statusObject().dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace tidewatch::io

@@ -43,7 +43,7 @@ std::string wpcomPayload(const StatusChange& c, WpcomOptions::Mode mode, const s
             {"checks", std::move(checks)}};
   if (mode == WpcomOptions::Mode::kModern) j["status_type"] = std::string(toString(c.status_type));
   else j["token"] = token;
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 namespace {

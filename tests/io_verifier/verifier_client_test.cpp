@@ -276,7 +276,9 @@ TEST_F(VerifierClientTest, OverloadedVerifierIsANonVote) {
                          R"({"requests":[{"url":"http://site.test/up","timeout_ms":1000}]})",
                          {"Authorization: Bearer secret-token"}, 5);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 200 && servers[0]->stats().active == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(servers[0]->stats().active, 1);
   makeClient({endpoint("busy", busy), endpoint("a", addServer({"va", "r"})), endpoint("c", addServer({"vc", "r"}))});
   Verification v = verify(kDownUrl);
   hog.join();
@@ -321,6 +323,14 @@ TEST_F(VerifierClientTest, ProbeSafetyBlockIsNotAVote) {
   Verification v = verify("http://site.test/private");
   EXPECT_EQ(v.votes[0].outcome, Outcome::kProbeError);
   EXPECT_EQ(v.decision, Decision::kDeferred);
+}
+
+TEST_F(VerifierClientTest, UrlThatIsNotUtf8StillGetsADecision) {
+  // URLs come from the database; a stray Latin-1 byte must not throw out of verify().
+  makeClient({endpoint("a", addServer({"va", "r"})), endpoint("b", addServer({"vb", "r"}))});
+  Verification v = verify("http://site.test/caf\xe9");
+  EXPECT_EQ(v.decision, Decision::kDisagreed);  // the scripted probe answers 200 by default
+  EXPECT_EQ(v.healthy, 2);
 }
 
 }  // namespace

@@ -158,6 +158,76 @@ TEST_F(VerifierServerTest, MalformedRequestsNeverCrashTheServer) {
   EXPECT_EQ(httpRequest("127.0.0.1", server->port(), "GET", "/status").status, 200);
 }
 
+TEST_F(VerifierServerTest, SlowClientGets408) {
+  auto o = testing::serverOptions();
+  o.header_timeout = std::chrono::milliseconds(200);
+  startServer(o);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(server->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  testing::writeAll(fd, "POST /v2/check HTTP/1.1\r\n");  // and then nothing
+  std::string got = testing::readRequestHead(fd);
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 408", 0), 0u) << got;
+}
+
+// 2 000 mutations of valid requests (bytes flipped, cut, duplicated), each on its own
+// half-closed connection: every one gets an HTTP answer, and the server keeps serving.
+TEST_F(VerifierServerTest, MutatedRequestsNeverCrashIt) {
+  FakeServer site(testing::respondWith(testing::okResponse("fine")));
+  auto o = testing::serverOptions();
+  o.header_timeout = std::chrono::milliseconds(100);
+  o.body_timeout = std::chrono::milliseconds(100);
+  startServer(o);
+  std::string url = "http://127.0.0.1:" + std::to_string(site.port()) + "/";
+  std::string v2 = v2Body({{"a", url}}, 500);
+  std::string legacy = R"({"sites":[{"BlogID":1,"URL":")" + url + R"(","TimeoutSeconds":1,"CustomHeaders":{"A":"b"}}]})";
+  auto request = [](const std::string& path, const std::string& body) {
+    return "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret-token\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  const std::string seeds[] = {request("/v2/check", v2), request("/check", legacy)};
+  std::uint64_t x = 88172645463325252ull;
+  auto rnd = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  int answered = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string m = seeds[i % 2];
+    int edits = 1 + static_cast<int>(rnd() % 4);
+    for (int e = 0; e < edits && !m.empty(); ++e) {
+      std::size_t pos = rnd() % m.size();
+      switch (rnd() % 4) {
+        case 0: m[pos] = static_cast<char>(rnd()); break;
+        case 1: m.erase(pos, 1 + rnd() % 8); break;
+        case 2: m.insert(pos, m.substr(pos, 1 + rnd() % 16)); break;
+        case 3: m.resize(pos); break;
+      }
+    }
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server->port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    testing::writeAll(fd, m);
+    ::shutdown(fd, SHUT_WR);
+    std::string got = testing::readRequestHead(fd);
+    ::close(fd);
+    if (got.rfind("HTTP/1.1 ", 0) == 0 || m.empty()) ++answered;  // nothing sent, nothing to answer
+    else ADD_FAILURE() << "no answer to " << m.size() << " bytes: " << m.substr(0, 200);
+  }
+  EXPECT_EQ(answered, 2000);
+  EXPECT_EQ(httpRequest("127.0.0.1", server->port(), "GET", "/status").status, 200);
+  EXPECT_TRUE(server->waitIdle(std::chrono::seconds(5)));
+}
+
 TEST_F(VerifierServerTest, V2ShapeAgainstTheFixture) {
   FixtureProcess fx(FixtureProcess::Options{.fleet_count = 10, .args = {"--no-https", "--no-dns"}});
   fx.activate({{"type", "http_status"}, {"path", "/down"}, {"status_code", 503}});

@@ -97,7 +97,8 @@ EventMutation EventMutation::falsePositive(EventIdentity id, int http_code, int 
 
 namespace {
 
-using PS = std::unique_ptr<sql::PreparedStatement>;
+// Statements are cached per connection (Session::prepare): one round trip per execution.
+using PS = sql::PreparedStatement*;
 using RS = std::unique_ptr<sql::ResultSet>;
 
 void setOptionalString(sql::PreparedStatement& ps, unsigned idx, const std::string& v) {
@@ -124,15 +125,15 @@ struct Row {
   std::string state;
 };
 
-Row lockEvent(sql::Connection& c, const EventMutation& m) {
+Row lockEvent(Session& s, const EventMutation& m) {
   Row row;
   PS ps;
   if (m.event_id != 0) {
-    ps.reset(c.prepareStatement(
+    ps = (&s.prepare(
         "SELECT id, severity, state, ended_at IS NULL FROM jetmon_events WHERE id = ? FOR UPDATE"));
     ps->setUInt64(1, m.event_id);
   } else {
-    ps.reset(c.prepareStatement(
+    ps = (&s.prepare(
         "SELECT id, severity, state, ended_at IS NULL FROM jetmon_events WHERE dedup_key = ? FOR UPDATE"));
     ps->setString(1, m.identity.dedupKey());
   }
@@ -147,10 +148,10 @@ Row lockEvent(sql::Connection& c, const EventMutation& m) {
   return row;
 }
 
-void insertTransition(sql::Connection& c, const EventMutation& m, std::uint64_t event_id,
+void insertTransition(Session& s, const EventMutation& m, std::uint64_t event_id,
                       const Row* before, std::optional<Severity> sev_after, const std::string& state_after,
                       const std::string& reason, const std::string& source) {
-  PS ps(c.prepareStatement(
+  PS ps = (&s.prepare(
       "INSERT INTO jetmon_event_transitions (event_id, blog_id, endpoint_id, severity_before, "
       "severity_after, state_before, state_after, reason, source, metadata, idempotency_key) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
@@ -177,10 +178,10 @@ void insertTransition(sql::Connection& c, const EventMutation& m, std::uint64_t 
   ps->executeUpdate();
 }
 
-void project(sql::Connection& c, const EventMutation& m) {
+void project(Session& s, const EventMutation& m) {
   if (!m.project_status) return;
   // Only a real change moves last_status_change (compat §1.2: written with every change).
-  PS ps(c.prepareStatement(
+  PS ps = (&s.prepare(
       m.identity.endpoint_id != 0
           ? "UPDATE jetpack_monitor_sites SET site_status = ?, last_status_change = CURRENT_TIMESTAMP "
             "WHERE jetpack_monitor_site_id = ? AND site_status <> ?"
@@ -195,17 +196,17 @@ void project(sql::Connection& c, const EventMutation& m) {
 
 // Looks the idempotency key up: if this mutation was committed before (its acknowledgement
 // lost), returns the original outcome.
-bool findReplay(sql::Connection& c, const EventMutation& m, MutationResult& out) {
+bool findReplay(Session& s, const EventMutation& m, MutationResult& out) {
   PS ps;
   switch (m.kind) {
     case EventMutation::Kind::kAudit:
-      ps.reset(c.prepareStatement("SELECT COALESCE(event_id, 0) FROM jetmon_audit_log WHERE idempotency_key = ?"));
+      ps = (&s.prepare("SELECT COALESCE(event_id, 0) FROM jetmon_audit_log WHERE idempotency_key = ?"));
       break;
     case EventMutation::Kind::kFalsePositive:
-      ps.reset(c.prepareStatement("SELECT 0 FROM jetmon_false_positives WHERE idempotency_key = ?"));
+      ps = (&s.prepare("SELECT 0 FROM jetmon_false_positives WHERE idempotency_key = ?"));
       break;
     default:
-      ps.reset(c.prepareStatement(
+      ps = (&s.prepare(
           "SELECT event_id, COALESCE(severity_after, 0), COALESCE(state_after, '') "
           "FROM jetmon_event_transitions WHERE idempotency_key = ?"));
   }
@@ -222,8 +223,8 @@ bool findReplay(sql::Connection& c, const EventMutation& m, MutationResult& out)
   return true;
 }
 
-void applyOpen(sql::Connection& c, const EventMutation& m, const std::string& source, MutationResult& r) {
-  PS ps(c.prepareStatement(
+void applyOpen(Session& s, const EventMutation& m, const std::string& source, MutationResult& r) {
+  PS ps = (&s.prepare(
       "INSERT INTO jetmon_events (blog_id, endpoint_id, check_type, discriminator, severity, state, metadata) "
       "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE id = LAST_INSERT_ID(id)"));
   ps->setUInt64(1, m.identity.blog_id);
@@ -234,20 +235,19 @@ void applyOpen(sql::Connection& c, const EventMutation& m, const std::string& so
   ps->setString(6, m.state);
   setOptionalString(*ps, 7, m.metadata_json);
   int affected = ps->executeUpdate();
-  std::unique_ptr<sql::Statement> st(c.createStatement());
-  RS rs(st->executeQuery("SELECT LAST_INSERT_ID()"));
+  RS rs(s.prepare("SELECT LAST_INSERT_ID()").executeQuery());
   rs->next();
   r.event_id = rs->getUInt64(1);
   if (affected == 1) {
-    insertTransition(c, m, r.event_id, nullptr, m.severity, m.state, "opened", source);
-    project(c, m);
+    insertTransition(s, m, r.event_id, nullptr, m.severity, m.state, "opened", source);
+    project(s, m);
     r.status = Status::kApplied;
     r.severity = m.severity;
     r.state = m.state;
     return;
   }
   // Already open: report its current values (compat §1.4); metadata stays as opened.
-  PS sel(c.prepareStatement("SELECT severity, state FROM jetmon_events WHERE id = ?"));
+  PS sel = (&s.prepare("SELECT severity, state FROM jetmon_events WHERE id = ?"));
   sel->setUInt64(1, r.event_id);
   RS row(sel->executeQuery());
   if (row->next()) {
@@ -257,8 +257,8 @@ void applyOpen(sql::Connection& c, const EventMutation& m, const std::string& so
   r.status = Status::kAlreadyOpen;
 }
 
-void applyPromote(sql::Connection& c, const EventMutation& m, const std::string& source, MutationResult& r) {
-  Row row = lockEvent(c, m);
+void applyPromote(Session& s, const EventMutation& m, const std::string& source, MutationResult& r) {
+  Row row = lockEvent(s, m);
   if (!row.found) {
     r.status = Status::kNoOpenEvent;
     return;
@@ -281,22 +281,22 @@ void applyPromote(sql::Connection& c, const EventMutation& m, const std::string&
              : m.severity < row.severity ? "severity_deescalation"
                                          : "state_change";
   }
-  PS ps(c.prepareStatement("UPDATE jetmon_events SET severity = ?, state = ? WHERE id = ?"));
+  PS ps = (&s.prepare("UPDATE jetmon_events SET severity = ?, state = ? WHERE id = ?"));
   ps->setUInt(1, static_cast<unsigned>(m.severity));
   ps->setString(2, m.state);
   ps->setUInt64(3, row.id);
   ps->executeUpdate();
-  insertTransition(c, m, row.id, &row, m.severity, m.state, reason, source);
-  project(c, m);
+  insertTransition(s, m, row.id, &row, m.severity, m.state, reason, source);
+  project(s, m);
   r.status = Status::kApplied;
   r.severity = m.severity;
   r.state = m.state;
 }
 
-void applyClose(sql::Connection& c, const EventMutation& m, const std::string& source, MutationResult& r) {
-  Row row = lockEvent(c, m);
+void applyClose(Session& s, const EventMutation& m, const std::string& source, MutationResult& r) {
+  Row row = lockEvent(s, m);
   if (!row.found) {
-    project(c, m);  // no open event ⇒ just project (compat §3.4)
+    project(s, m);  // no open event ⇒ just project (compat §3.4)
     r.status = Status::kNoOpenEvent;
     return;
   }
@@ -308,26 +308,26 @@ void applyClose(sql::Connection& c, const EventMutation& m, const std::string& s
     r.error = DbError{0, "HY000", "event " + std::to_string(row.id) + " is closed; closed events are immutable"};
     return;
   }
-  PS ps(c.prepareStatement(
+  PS ps = (&s.prepare(
       "UPDATE jetmon_events SET ended_at = CURRENT_TIMESTAMP(3), resolution_reason = ? WHERE id = ?"));
   ps->setString(1, m.reason);
   ps->setUInt64(2, row.id);
   ps->executeUpdate();
-  insertTransition(c, m, row.id, &row, std::nullopt, "Resolved", m.reason, source);
-  project(c, m);
+  insertTransition(s, m, row.id, &row, std::nullopt, "Resolved", m.reason, source);
+  project(s, m);
   r.status = Status::kApplied;
   r.state = "Resolved";
 }
 
-void applyAudit(sql::Connection& c, const EventMutation& m, const std::string& source, MutationResult& r) {
+void applyAudit(Session& s, const EventMutation& m, const std::string& source, MutationResult& r) {
   PS ps;
   if (m.event_id == 0 && m.link_open_event) {
-    ps.reset(c.prepareStatement(
+    ps = (&s.prepare(
         "INSERT INTO jetmon_audit_log (blog_id, event_id, event_type, source, detail, metadata, idempotency_key) "
         "VALUES (?, (SELECT id FROM jetmon_events WHERE dedup_key = ?), ?, ?, ?, ?, ?)"));
     ps->setString(2, m.identity.dedupKey());
   } else {
-    ps.reset(c.prepareStatement(
+    ps = (&s.prepare(
         "INSERT INTO jetmon_audit_log (blog_id, event_id, event_type, source, detail, metadata, idempotency_key) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)"));
     setOptionalId(*ps, 2, m.event_id);
@@ -343,8 +343,8 @@ void applyAudit(sql::Connection& c, const EventMutation& m, const std::string& s
   r.event_id = m.event_id;
 }
 
-void applyFalsePositive(sql::Connection& c, const EventMutation& m, MutationResult& r) {
-  PS ps(c.prepareStatement(
+void applyFalsePositive(Session& s, const EventMutation& m, MutationResult& r) {
+  PS ps = (&s.prepare(
       "INSERT INTO jetmon_false_positives (blog_id, http_code, error_code, rtt_ms, idempotency_key) "
       "VALUES (?, ?, ?, ?, ?)"));
   ps->setUInt64(1, m.identity.blog_id);
@@ -364,15 +364,18 @@ MutationResult applyMutation(Session& session, const EventMutation& m, const std
   const std::string& source = m.source.empty() ? default_source : m.source;
   bool in_txn = false;
   DbError err = session.run([&](sql::Connection& c) {
-    c.setAutoCommit(false);
+    // START TRANSACTION/COMMIT under autocommit: two round trips instead of four for
+    // toggling autocommit around the transaction, and the pooled session stays in
+    // autocommit for the other writers.
+    std::unique_ptr<sql::Statement>(c.createStatement())->execute("START TRANSACTION");
     in_txn = true;
-    if (!(check_replay && findReplay(c, m, r))) {
+    if (!(check_replay && findReplay(session, m, r))) {
       switch (m.kind) {
-        case EventMutation::Kind::kOpen: applyOpen(c, m, source, r); break;
-        case EventMutation::Kind::kPromote: applyPromote(c, m, source, r); break;
-        case EventMutation::Kind::kClose: applyClose(c, m, source, r); break;
-        case EventMutation::Kind::kAudit: applyAudit(c, m, source, r); break;
-        case EventMutation::Kind::kFalsePositive: applyFalsePositive(c, m, r); break;
+        case EventMutation::Kind::kOpen: applyOpen(session, m, source, r); break;
+        case EventMutation::Kind::kPromote: applyPromote(session, m, source, r); break;
+        case EventMutation::Kind::kClose: applyClose(session, m, source, r); break;
+        case EventMutation::Kind::kAudit: applyAudit(session, m, source, r); break;
+        case EventMutation::Kind::kFalsePositive: applyFalsePositive(session, m, r); break;
       }
     }
     if (r.status == Status::kEventClosed) {
@@ -380,7 +383,6 @@ MutationResult applyMutation(Session& session, const EventMutation& m, const std
     } else {
       c.commit();
     }
-    c.setAutoCommit(true);
     in_txn = false;
   });
   if (!err.ok()) {

@@ -3,6 +3,7 @@
 #include <cppconn/connection.h>
 #include <cppconn/driver.h>
 #include <cppconn/exception.h>
+#include <cppconn/prepared_statement.h>
 #include <cppconn/statement.h>
 
 #include <cstdio>
@@ -61,6 +62,7 @@ Session::Session(DatabaseConfig cfg) : cfg_(std::move(cfg)) {}
 Session::~Session() { disconnect(); }
 
 void Session::disconnect() {
+  prepared_.clear();  // statements die with their connection
   if (!conn_) return;
   try {
     conn_->close();
@@ -137,6 +139,13 @@ DbError Session::run(const std::function<void(sql::Connection&)>& fn) {
   } catch (const std::exception& e) {
     return DbError{0, "HY000", e.what()};
   }
+}
+
+sql::PreparedStatement& Session::prepare(const std::string& statement) {
+  auto it = prepared_.find(statement);
+  if (it != prepared_.end()) return *it->second;
+  std::unique_ptr<sql::PreparedStatement> ps(conn_->prepareStatement(statement));
+  return *prepared_.emplace(statement, std::move(ps)).first->second;
 }
 
 DbError Session::execute(const std::string& statement) {

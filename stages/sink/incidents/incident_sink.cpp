@@ -122,13 +122,28 @@ struct SiteState {
 };
 
 struct Work {
-  enum class Kind : std::uint8_t { kResult, kVerified, kHeld };
+  enum class Kind : std::uint8_t { kResult, kVerified, kHeld, kDelivered };
   Kind kind = Kind::kResult;
   CheckPtr check;
   std::uint64_t site = 0;
   std::uint32_t generation = 0;
   std::shared_ptr<Verification> verification;
+  bool delivered = false;         // kDelivered
+  std::int64_t handoff_ms = 0;    // kDelivered: when the alert left the engine
+  std::int64_t previous_ms = 0;   // kDelivered: the cooldown anchor before that
 };
+
+// StatusChange::on_delivered is being added to pipeline/stage.h by the notifier work; detect
+// it so this stage builds with and without it.
+template <class Change, class Fn>
+bool setDeliveryCallback(Change& change, Fn&& fn) {
+  if constexpr (requires { change.on_delivered = fn; }) {
+    change.on_delivered = std::forward<Fn>(fn);
+    return true;
+  } else {
+    return false;
+  }
+}
 
 std::string severityState(std::uint8_t sev) { return sev >= 2 ? "Degraded" : "Warning"; }
 
@@ -164,7 +179,7 @@ class IncidentSinkImpl final : public IncidentSink {
     const Target& t = *c.request.target;
     if (t.site_status != SiteStatus::kRunning) return true;
     if (flags_.flags(c.request.slot) & SlotFlags::kAttention) return true;
-    if (recovered_pending_.load(std::memory_order_relaxed) > 0 && recoveredSite(t.id)) return true;
+    if (recoveredSite(t.id)) return true;
     const TlsFacts& tls = c.result.tls;
     if (tls.version != 0 && tls.version <= 0x0302) return true;
     if (tls.cert_not_after != 0) {
@@ -325,6 +340,11 @@ class IncidentSinkImpl final : public IncidentSink {
 
   void shutdown() {
     {
+      // Late verdicts and delivery reports (on I/O threads) must not reach a dying sink.
+      std::lock_guard lock(gate_->mu);
+      gate_->open = false;
+    }
+    {
       std::lock_guard lock(ready_mu_);
       if (stopping_) return;
       stopping_ = true;
@@ -350,7 +370,6 @@ class IncidentSinkImpl final : public IncidentSink {
     }
     std::size_t n = 0;
     {
-      std::lock_guard lock(recovered_mu_);
       for (const auto& e : events) {
         std::uint64_t site = e.identity.endpoint_id;
         if (site == 0) continue;  // pre-tidewatch events keyed by blog only: nothing to resume
@@ -378,10 +397,10 @@ class IncidentSinkImpl final : public IncidentSink {
         } else {
           continue;
         }
-        recovered_sites_.insert(site);
+        recovered_sites_.push_back(site);
         ++n;
       }
-      recovered_pending_.store(recovered_sites_.size(), std::memory_order_relaxed);
+      std::sort(recovered_sites_.begin(), recovered_sites_.end());
     }
     d_.metrics->gauge("incidents.recovered_open_events").store(static_cast<std::int64_t>(n));
     if (n != 0) spdlog::info("sink.incidents: resumed {} open events from the database", n);
@@ -390,15 +409,13 @@ class IncidentSinkImpl final : public IncidentSink {
     ready_cv_.notify_all();
   }
 
+  // Sites resumed from the database are wanted until their first result has been seen (then
+  // the slot flags take over). The list is written once before recovered_ is published and
+  // only read afterwards, so lookups need no lock; it may hold other hosts' sites (every open
+  // event is read), which simply never match.
   bool recoveredSite(std::uint64_t id) const {
-    std::lock_guard lock(recovered_mu_);
-    return recovered_sites_.count(id) != 0;
-  }
-
-  void forgetRecovered(std::uint64_t id) {
-    if (recovered_pending_.load(std::memory_order_relaxed) == 0) return;
-    std::lock_guard lock(recovered_mu_);
-    if (recovered_sites_.erase(id) != 0) recovered_pending_.store(recovered_sites_.size(), std::memory_order_relaxed);
+    if (!recovered_.load(std::memory_order_acquire) || recovered_sites_.empty()) return false;
+    return std::binary_search(recovered_sites_.begin(), recovered_sites_.end(), id);
   }
 
   // ---- the state machine ------------------------------------------------------------------
@@ -433,6 +450,20 @@ class IncidentSinkImpl final : public IncidentSink {
         settle(shard, w.site, now);
         break;
       }
+      case Work::Kind::kDelivered: {
+        auto it = shard.sites.find(w.site);
+        if (w.delivered) {
+          // compat §5/§7.4: last_alert_sent_at is the delivery time.
+          if (runtime_) runtime_->lastAlertSent(w.site, now);
+          counter("detection.notify.delivered.count").fetch_add(1, std::memory_order_relaxed);
+        } else {
+          // Not delivered: the owner never heard, so it must not hold back the next alert.
+          counter("detection.notify.undelivered.count").fetch_add(1, std::memory_order_relaxed);
+          if (it != shard.sites.end() && it->second.last_alert_ms == w.handoff_ms) it->second.last_alert_ms = w.previous_ms;
+        }
+        if (it != shard.sites.end()) settle(shard, w.site, now);
+        break;
+      }
       case Work::Kind::kVerified: {
         outstanding_.fetch_sub(1, std::memory_order_relaxed);
         auto it = shard.sites.find(w.site);
@@ -457,7 +488,6 @@ class IncidentSinkImpl final : public IncidentSink {
     } else if (!st.target) {
       // Recovered from the database: the projection follows the event we resumed.
       if (t->ssl_expiry_date != 0) st.ssl_day = static_cast<std::int32_t>(floorDiv(t->ssl_expiry_date, 86400));
-      forgetRecovered(t->id);
     }
     st.target = t;
     st.blog_id = t->blog_id;
@@ -753,7 +783,9 @@ class IncidentSinkImpl final : public IncidentSink {
     audit(st, "veriflier_sent", "escalating to " + std::to_string(n) + " verifiers",
           {{"rule", "escalation"}, {"failures", st.fail_count}, {"local", evidence::local(*cp)}});
     outstanding_.fetch_add(1, std::memory_order_relaxed);
-    d_.verifier->verify(st.target, cp->result, [this, site, gen](Verification v) {
+    d_.verifier->verify(st.target, cp->result, [this, gate = gate_, site, gen](Verification v) {
+      std::lock_guard lock(gate->mu);
+      if (!gate->open) return;
       Work w;
       w.kind = Work::Kind::kVerified;
       w.site = site;
@@ -899,12 +931,26 @@ class IncidentSinkImpl final : public IncidentSink {
     return s;
   }
 
-  void sendNotification(SiteState& st, const StatusChange& change, std::int64_t now) {
+  void sendNotification(SiteState& st, StatusChange change, std::int64_t now) {
+    // The in-memory cooldown anchor moves when the alert leaves the engine, so a burst of
+    // decisions cannot alert twice while the first is still being delivered; a notifier that
+    // reports delivery moves the stored anchor (and undoes ours if it gave up).
+    std::uint64_t site = siteId(st);
+    std::int64_t previous = st.last_alert_ms;
+    bool reports = setDeliveryCallback(change, [this, gate = gate_, site, now, previous](bool delivered) {
+      std::lock_guard lock(gate->mu);
+      if (!gate->open) return;  // the sink is gone; the stored anchor stays as it was
+      Work w;
+      w.kind = Work::Kind::kDelivered;
+      w.site = site;
+      w.delivered = delivered;
+      w.handoff_ms = now;
+      w.previous_ms = previous;
+      push(std::move(w));
+    });
     for (Notifier* n : d_.notifiers) n->notify(change);
-    // The cooldown anchor moves when the alert leaves the engine; delivery retries and the
-    // circuit breaker are the notifier's (compat §7.4).
     st.last_alert_ms = now;
-    if (runtime_ && st.target) runtime_->lastAlertSent(st.target->id, now);
+    if (!reports && runtime_ && st.target) runtime_->lastAlertSent(st.target->id, now);
     audit(st, "wpcom_sent", "status_id " + std::to_string(change.status_id) + " sent to " +
                                 std::to_string(d_.notifiers.size()) + " notifier(s)",
           {{"status_id", change.status_id}, {"status_type", std::string(toString(change.status_type))},
@@ -993,6 +1039,11 @@ class IncidentSinkImpl final : public IncidentSink {
     submit(std::move(m));
   }
 
+  struct Gate {
+    std::mutex mu;
+    bool open = true;
+  };
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
   IncidentOptions o_;
   IncidentDeps d_;
   int num_of_checks_ = 3;
@@ -1010,9 +1061,7 @@ class IncidentSinkImpl final : public IncidentSink {
   std::thread recovery_thread_;
   std::atomic<bool> recovery_stop_{false};
   std::atomic<bool> recovered_{false};
-  mutable std::mutex recovered_mu_;
-  std::unordered_set<std::uint64_t> recovered_sites_;
-  std::atomic<std::size_t> recovered_pending_{0};
+  std::vector<std::uint64_t> recovered_sites_;
 
   std::mutex timers_mu_;
   std::multimap<std::int64_t, Work> timers_;

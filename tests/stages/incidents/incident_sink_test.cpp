@@ -250,6 +250,24 @@ TEST(Incident, CooldownZeroNotifiesBothOutages) {
   EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_type = 'alert_suppressed'"), 0);
 }
 
+TEST(Incident, AnUndeliveredAlertDoesNotHoldBackTheNextOne) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1, .cooldown_minutes = 30});
+  e.notifier.deliver = false;
+  failThrice(e, t);
+  e.feed(ok(t, e.now));
+  e.advance(5 * kMin);
+  e.notifier.deliver = true;
+  failThrice(e, t);
+  if constexpr (requires(StatusChange c) { c.on_delivered; }) {
+    // The first alert never arrived, so the second is not inside its cooldown.
+    EXPECT_EQ(e.notifier.count(2), 2);
+  } else {
+    EXPECT_EQ(e.notifier.count(2), 1);  // without delivery reports the hand-off anchors
+  }
+}
+
 TEST(Incident, CooldownIsMeasuredFromTheLoadedLastAlert) {
   Engine e;
   e.addSite(1);

@@ -120,11 +120,20 @@ class FakeVerifier final : public VerifierClient {
   std::vector<std::pair<TargetPtr, std::function<void(Verification)>>> parked;
 };
 
+// Records every change and, like notify.wpcom, reports delivery (or failure) when the
+// StatusChange carries a delivery callback.
 class RecordingNotifier final : public Notifier {
  public:
+  std::atomic<bool> deliver{true};
+
   void notify(const StatusChange& change) override {
-    std::lock_guard lock(mu);
-    changes.push_back(change);
+    {
+      std::lock_guard lock(mu);
+      changes.push_back(change);
+    }
+    if constexpr (requires { change.on_delivered; }) {
+      if (change.on_delivered) change.on_delivered(deliver.load());
+    }
   }
   std::vector<StatusChange> all() {
     std::lock_guard lock(mu);

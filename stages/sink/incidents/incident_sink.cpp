@@ -330,7 +330,9 @@ class IncidentSinkImpl final : public IncidentSink {
   void tickLoop() {
     std::unique_lock lock(ready_mu_);
     while (!stopping_) {
-      ready_cv_.wait_for(lock, std::chrono::milliseconds(o_.tick_ms), [&] { return stopping_; });
+      // Its own condition variable: a notify_one() meant for a worker must never be taken by
+      // the ticker, or a shard's work would sit until the next push.
+      tick_cv_.wait_for(lock, std::chrono::milliseconds(o_.tick_ms), [&] { return stopping_; });
       if (stopping_) break;
       lock.unlock();
       tick();
@@ -351,6 +353,7 @@ class IncidentSinkImpl final : public IncidentSink {
     }
     recovery_stop_.store(true);
     ready_cv_.notify_all();
+    tick_cv_.notify_all();
     if (ticker_.joinable()) ticker_.join();
     for (auto& t : workers_) t.join();
     if (recovery_thread_.joinable()) recovery_thread_.join();
@@ -1054,6 +1057,7 @@ class IncidentSinkImpl final : public IncidentSink {
 
   std::mutex ready_mu_;
   std::condition_variable ready_cv_;
+  std::condition_variable tick_cv_;
   std::deque<std::size_t> ready_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;

@@ -613,6 +613,25 @@ TEST(Incident, ASuccessDuringTheHoldOpensNothing) {
   EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
 }
 
+TEST(Incident, AVerdictFromAnotherThreadIsProcessedPromptlyWhileTheTickerRuns) {
+  IncidentOptions o = Engine::defaults();
+  o.tick_ms = 10;  // the ticker waits beside the worker: a wake-up must never go to it
+  o.workers = 1;
+  Engine e(o);
+  e.addSite(1);
+  e.verifier->park = true;
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.feed(http503(t, e.now));
+  e.feed(http503(t, e.now), false);
+  for (int i = 0; i < 2000 && e.verifier->calls.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the worker is asleep again
+  std::thread io([&] { e.verifier->releaseAll(FakeVerifier::deferred(15'000)); });
+  io.join();
+  EXPECT_TRUE(e.sink->waitIdle(std::chrono::seconds(2)));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE detail LIKE 'verifier retry deferred%'"), 1);
+}
+
 TEST(Incident, NoVerifiersConfiguredConfirmsAtOnce) {
   Engine e;
   e.addSite(1);

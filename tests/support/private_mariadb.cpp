@@ -50,7 +50,13 @@ PrivateMariaDb::PrivateMariaDb() {
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   socket_ = dir_ + "/mysqld.sock";
-  start();
+  try {
+    start();
+  } catch (...) {
+    std::string ignored;
+    script("stop", &ignored);  // no destructor runs for a throwing constructor
+    throw;
+  }
   // A test process killed by a timeout never runs destructors: a detached watcher removes the
   // server once this process is gone, so no mariadbd outlives its test.
   const std::string script_path = std::string(TIDEWATCH_SOURCE_DIR) + "/scripts/mariadb-private";

@@ -193,5 +193,30 @@ TEST(MysqlSource, ReloadOfAnUnchangedFleetReusesTheSameRuleObjects) {
   EXPECT_TRUE(first[0].sameCheckAs(second[0]));
 }
 
+TEST(MysqlSource, PeriodicReloadWaitsWhileTheRunnerReportsPressure) {
+  DatabaseConfig cfg = freshDatabase();
+  q(cfg, "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
+         "(1, 1, 'http://one.test/')");
+  Metrics metrics;
+  stages::MysqlSourceOptions o;
+  o.reload_interval_s = 1;
+  o.pressure_defer_s = 1;
+  o.count_poll_s = 1;
+  auto source = stages::makeMysqlTargetSource(o, cfg, metrics);
+  Recorder rec;
+  source->start(rec);
+  ASSERT_EQ(rec.waitFor([](const auto& f) { return f.size() == 1; }).size(), 1u);
+  source->setUnderPressure(true);
+  // A change the count poll cannot see: only a periodic reload finds it.
+  q(cfg, "UPDATE jetpack_monitor_sites SET monitor_url = 'http://uno.test/'");
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_EQ(rec.last()[0].url, "http://one.test/");
+  EXPECT_GE(metrics.counter("source.mysql.reload.deferred").load(), 1u);
+  source->setUnderPressure(false);
+  auto fleet = rec.waitFor([](const auto& f) { return f.size() == 1 && f[0].url == "http://uno.test/"; }, 5s);
+  EXPECT_EQ(fleet.size(), 1u);
+  source->stop();
+}
+
 }  // namespace
 }  // namespace tidewatch::mysql::test

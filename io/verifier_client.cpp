@@ -110,16 +110,12 @@ struct Shared {
   std::atomic<std::uint64_t>& vote_disagree;
   std::atomic<std::uint64_t>& vote_duplicate;
   std::atomic<std::uint64_t>& vote_non_vote;
-  std::atomic<std::uint64_t>& escalation;
-  std::atomic<std::uint64_t>& no_clients;
+  // The incident engine owns detection.verifier.{escalation,no_clients,deferred,false_alarm}
+  // and the healthy/confirmations/quorum gauges (it adds the per-class variants); the client
+  // counts only what the engine cannot see: why a decision was deferred, and quorum met.
   std::atomic<std::uint64_t>& quorum_met;
-  std::atomic<std::uint64_t>& false_alarm;
-  std::atomic<std::uint64_t>& deferred;
   std::atomic<std::uint64_t>& insufficient_healthy;
   std::atomic<std::uint64_t>& cooldown_skipped;
-  std::atomic<std::int64_t>& g_healthy;
-  std::atomic<std::int64_t>& g_confirmations;
-  std::atomic<std::int64_t>& g_quorum;
 
   std::mutex mu;
   std::vector<VerifierState> verifiers;
@@ -137,16 +133,9 @@ struct Shared {
         vote_disagree(m.counter("verifier.vote.disagree.count")),
         vote_duplicate(m.counter("verifier.vote.duplicate_identity.count")),
         vote_non_vote(m.counter("verifier.vote.non_vote.count")),
-        escalation(m.counter("detection.verifier.escalation.count")),
-        no_clients(m.counter("detection.verifier.no_clients.count")),
         quorum_met(m.counter("detection.verifier.quorum_met.count")),
-        false_alarm(m.counter("detection.verifier.false_alarm.count")),
-        deferred(m.counter("detection.verifier.deferred.count")),
         insufficient_healthy(m.counter("detection.verifier.insufficient_healthy.count")),
         cooldown_skipped(m.counter("detection.verifier.cooldown_skipped.count")),
-        g_healthy(m.gauge("detection.verifier.healthy.count")),
-        g_confirmations(m.gauge("detection.verifier.confirmations.count")),
-        g_quorum(m.gauge("detection.verifier.quorum.count")),
         verifiers(c.verifiers.size()) {
     for (const auto& v : config.verifiers) {
       std::string p = "verifier.host." + metricSegment(v.host + "_" + std::to_string(v.port)) + ".";
@@ -349,7 +338,6 @@ void decide(const std::shared_ptr<Escalation>& e) {
   }
   if (defer) {
     v.decision = Verification::Decision::kDeferred;
-    s.deferred.fetch_add(1, std::memory_order_relaxed);
     if (all_skipped) s.cooldown_skipped.fetch_add(1, std::memory_order_relaxed);
     else s.insufficient_healthy.fetch_add(1, std::memory_order_relaxed);
   } else if (v.confirmations >= v.quorum) {
@@ -357,12 +345,8 @@ void decide(const std::shared_ptr<Escalation>& e) {
     s.quorum_met.fetch_add(1, std::memory_order_relaxed);
   } else {
     v.decision = Verification::Decision::kDisagreed;
-    s.false_alarm.fetch_add(1, std::memory_order_relaxed);
   }
   if (!defer) v.regional_outcome = regionalOutcome(counted);
-  s.g_healthy.store(v.healthy, std::memory_order_relaxed);
-  s.g_confirmations.store(v.confirmations, std::memory_order_relaxed);
-  s.g_quorum.store(v.quorum, std::memory_order_relaxed);
   spdlog::debug("verification {} target {}: {} (healthy {}, confirmations {}, quorum {}{})", e->request_id, e->target_id,
                 toString(v.decision), v.healthy, v.confirmations, v.quorum,
                 v.regional_outcome.empty() ? "" : "; " + v.regional_outcome);
@@ -415,9 +399,7 @@ class HttpVerifierClient final : public VerifierClient {
 
   void verify(const TargetPtr& target, const ProbeResult& local, std::function<void(Verification)> done) override {
     Shared& s = *shared_;
-    s.escalation.fetch_add(1, std::memory_order_relaxed);
     if (s.config.verifiers.empty()) {
-      s.no_clients.fetch_add(1, std::memory_order_relaxed);
       s.loop.post([done = std::move(done)] {
         Verification v;
         v.decision = Verification::Decision::kNoVerifiers;

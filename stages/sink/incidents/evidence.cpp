@@ -10,10 +10,15 @@ std::string rfc3339(std::int64_t unix_ms) {
   std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
   return buf;
+}
+
+std::string dump(const json& j) {
+  // Error texts from sockets and peers are not guaranteed UTF-8: replace, never throw.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string tlsVersionCode(std::uint16_t version) {
@@ -56,21 +61,23 @@ json local(const Check& check) {
   return j;
 }
 
+json vote(const VerifierVote& vote) {
+  json j{{"verifier", vote.verifier},
+         {"vantage_id", vote.vantage_id},
+         {"outcome", std::string(toString(vote.outcome))},
+         {"vote", vote.isVote()},
+         {"http_code", vote.http_code},
+         {"error_code", static_cast<int>(vote.error)},
+         {"rtt_ms", vote.rtt_ms}};
+  if (!vote.region.empty()) j["region"] = vote.region;
+  if (!vote.host.empty()) j["host"] = vote.host;
+  if (!vote.detail.empty()) j["detail"] = vote.detail.substr(0, 300);
+  return j;
+}
+
 json votes(const Verification& v) {
   json arr = json::array();
-  for (const VerifierVote& vote : v.votes) {
-    json j{{"verifier", vote.verifier},
-           {"vantage_id", vote.vantage_id},
-           {"outcome", std::string(toString(vote.outcome))},
-           {"vote", vote.isVote()},
-           {"http_code", vote.http_code},
-           {"error_code", static_cast<int>(vote.error)},
-           {"rtt_ms", vote.rtt_ms}};
-    if (!vote.region.empty()) j["region"] = vote.region;
-    if (!vote.host.empty()) j["host"] = vote.host;
-    if (!vote.detail.empty()) j["detail"] = vote.detail.substr(0, 300);
-    arr.push_back(std::move(j));
-  }
+  for (const VerifierVote& one : v.votes) arr.push_back(vote(one));
   return arr;
 }
 

@@ -540,7 +540,7 @@ class IncidentSinkImpl final : public IncidentSink {
 
   void audit(const SiteState& st, std::string type, std::string detail, json meta, std::string source = "") {
     EventMutation m = EventMutation::audit(identity(st, siteId(st)), std::move(type), std::move(detail),
-                                           meta.is_null() ? "" : meta.dump());
+                                           meta.is_null() ? "" : evidence::dump(meta));
     m.source = std::move(source);
     submit(std::move(m));
   }
@@ -605,7 +605,7 @@ class IncidentSinkImpl final : public IncidentSink {
     if (st.first_fail_ms != 0) meta["observation"] = {{"first_failed_at", evidence::rfc3339(st.first_fail_ms)},
                                                      {"first_recovered_at", evidence::rfc3339(now)}};
     std::uint64_t site = siteId(st);
-    submit(EventMutation::close(identity(st, site), reason, meta.dump(), SiteStatus::kRunning));
+    submit(EventMutation::close(identity(st, site), reason, evidence::dump(meta), SiteStatus::kRunning));
     if (was == Phase::kDown) {
       count("detection.verifier_cleared", &c);
       timer("detection.down_to_recovery", now - st.down_ms);
@@ -656,7 +656,7 @@ class IncidentSinkImpl final : public IncidentSink {
       meta["maintenance_start"] = evidence::rfc3339(st.target->config->maintenance_start * 1000);
       meta["maintenance_end"] = evidence::rfc3339(st.target->config->maintenance_end * 1000);
       if (st.phase != Phase::kUp || st.projected != SiteStatus::kRunning) {
-        submit(EventMutation::close(identity(st, siteId(st)), "maintenance_swallowed", meta.dump(), SiteStatus::kRunning));
+        submit(EventMutation::close(identity(st, siteId(st)), "maintenance_swallowed", evidence::dump(meta), SiteStatus::kRunning));
       }
       audit(st, "maintenance_active", "failure swallowed during maintenance", meta);
       count("detection.maintenance.swallowed", &c);
@@ -741,7 +741,7 @@ class IncidentSinkImpl final : public IncidentSink {
     if (st.phase == Phase::kUp) {
       json meta = evidence::local(c);
       meta["rule"] = "first_failure";
-      submit(EventMutation::open(identity(st, siteId(st)), Severity::kSeemsDown, "Seems Down", meta.dump(),
+      submit(EventMutation::open(identity(st, siteId(st)), Severity::kSeemsDown, "Seems Down", evidence::dump(meta),
                                  SiteStatus::kDown));
       st.phase = Phase::kSeemsDown;
       st.projected = SiteStatus::kDown;
@@ -810,7 +810,7 @@ class IncidentSinkImpl final : public IncidentSink {
                                        : std::string(toString(vote.outcome));
       audit(st, "veriflier_sent",
             "reply from " + vote.verifier + ": " + what + " http_code=" + std::to_string(vote.http_code),
-            {{"vote", evidence::votes(Verification{.votes = {vote}})[0]}},
+            {{"vote", evidence::vote(vote)}},
             vote.host.empty() ? vote.verifier : vote.host);
     }
     d_.metrics->gauge("detection.verifier.healthy.count").store(v.healthy);
@@ -851,7 +851,7 @@ class IncidentSinkImpl final : public IncidentSink {
     meta["verifier_confirmed"] = true;
     meta["rule"] = v.decision == Verification::Decision::kNoVerifiers ? "no_verifiers_configured" : "verifier_quorum";
     if (inMaintenance(st, now)) {
-      submit(EventMutation::close(identity(st, site), "maintenance_swallowed", meta.dump(), SiteStatus::kRunning));
+      submit(EventMutation::close(identity(st, site), "maintenance_swallowed", evidence::dump(meta), SiteStatus::kRunning));
       audit(st, "maintenance_active", "downtime suppressed during maintenance", {{"rule", "maintenance"}});
       st.phase = Phase::kUp;
       st.projected = SiteStatus::kRunning;
@@ -859,7 +859,7 @@ class IncidentSinkImpl final : public IncidentSink {
       ++st.generation;
       return;
     }
-    submit(EventMutation::promote(identity(st, site), Severity::kDown, "Down", "verifier_confirmed", meta.dump(),
+    submit(EventMutation::promote(identity(st, site), Severity::kDown, "Down", "verifier_confirmed", evidence::dump(meta),
                                   SiteStatus::kConfirmedDown));
     st.phase = Phase::kDown;
     st.projected = SiteStatus::kConfirmedDown;
@@ -903,7 +903,7 @@ class IncidentSinkImpl final : public IncidentSink {
     meta["votes"] = evidence::votes(v);
     meta["rule"] = "verifier_disagreed";
     if (local) meta["local"] = evidence::local(*local);
-    submit(EventMutation::close(identity(st, site), "false_alarm", meta.dump(), SiteStatus::kRunning));
+    submit(EventMutation::close(identity(st, site), "false_alarm", evidence::dump(meta), SiteStatus::kRunning));
     count("detection.verifier.false_alarm", local);
     timer("detection.seems_down_to_false_alarm", now - st.opened_ms);
     st.phase = Phase::kUp;
@@ -974,12 +974,12 @@ class IncidentSinkImpl final : public IncidentSink {
                   {"cipher_suite_id", evidence::tlsVersionCode(tls.cipher_id)},
                   {"url", st.target ? st.target->url : ""},
                   {"rule", "tls_deprecated"}};
-        submit(EventMutation::open(identity(st, site, "tls_deprecated"), Severity::kWarning, "Warning", meta.dump()));
+        submit(EventMutation::open(identity(st, site, "tls_deprecated"), Severity::kWarning, "Warning", evidence::dump(meta)));
         st.tls_deprecated_open = true;
         count("detection.tls_deprecated.open", nullptr);
       } else if (tls.version >= 0x0303 && st.tls_deprecated_open) {
         json meta{{"tls_version", tlsVersionName(tls.version)}, {"rule", "tls_modern"}};
-        submit(EventMutation::close(identity(st, site, "tls_deprecated"), "probe_cleared", meta.dump()));
+        submit(EventMutation::close(identity(st, site, "tls_deprecated"), "probe_cleared", evidence::dump(meta)));
         st.tls_deprecated_open = false;
       }
     }
@@ -1001,13 +1001,13 @@ class IncidentSinkImpl final : public IncidentSink {
               {"rule", sev == 0 ? "tls_expiry_renewed" : sev == 2 ? "tls_expiry_degraded" : "tls_expiry_warning"}};
     EventIdentity id = identity(st, site, "tls_expiry");
     if (sev == 0) {
-      submit(EventMutation::close(id, "probe_cleared", meta.dump()));
+      submit(EventMutation::close(id, "probe_cleared", evidence::dump(meta)));
     } else if (st.tls_expiry_sev == 0) {
-      submit(EventMutation::open(id, static_cast<Severity>(sev), severityState(sev), meta.dump()));
+      submit(EventMutation::open(id, static_cast<Severity>(sev), severityState(sev), evidence::dump(meta)));
       count("detection.tls_expiry.open", nullptr);
     } else {
       // The store names the reason: severity_escalation or severity_deescalation.
-      submit(EventMutation::promote(id, static_cast<Severity>(sev), severityState(sev), "", meta.dump()));
+      submit(EventMutation::promote(id, static_cast<Severity>(sev), severityState(sev), "", evidence::dump(meta)));
     }
     st.tls_expiry_sev = sev;
   }
@@ -1038,7 +1038,7 @@ class IncidentSinkImpl final : public IncidentSink {
     }
     // A fleet-wide row: no blog, no event.
     EventIdentity id;
-    EventMutation m = EventMutation::audit(id, "alert_suppressed", detail, meta.dump(), false);
+    EventMutation m = EventMutation::audit(id, "alert_suppressed", detail, evidence::dump(meta), false);
     submit(std::move(m));
   }
 

@@ -1,6 +1,5 @@
-// The verifier client sink.incidents escalates to: io::makeVerifierClient when the io
-// library provides it (verifier_factory.cpp), else a build-time placeholder that fails
-// loudly at startup when `verifiers:` are configured (verifier_factory_missing.cpp).
+// The verifier client sink.incidents escalates to (io::makeVerifierClient), behind one
+// function so that the stage's translation unit needs no io/ headers.
 #pragma once
 
 #include <memory>

@@ -77,12 +77,6 @@ Runner::~Runner() {
   graph_.reset();  // waits for in-flight work
 }
 
-std::vector<Notifier*> Runner::notifiers() {
-  std::vector<Notifier*> out;
-  for (auto& n : notifiers_) out.push_back(n.get());
-  return out;
-}
-
 void Runner::start() {
   if (started_.exchange(true)) return;
   source_->start(static_cast<TargetListener&>(*this));
@@ -121,8 +115,6 @@ void Runner::scheduleTick() {
     scheduleTick();
   });
 }
-
-void Runner::tickForTest(std::int64_t now_ms) { tick(now_ms); }
 
 void Runner::applyFleet(std::vector<Target>&& fleet, std::int64_t now_s) {
   auto delta = table_.merge(std::move(fleet), [this](std::uint32_t slot) {
@@ -368,13 +360,6 @@ void Runner::reload(const Config& config) {
     spdlog::warn("reload: pipeline stage changes take effect after a restart");
   source_->refresh();
   spdlog::info("reload: scheduler and token settings applied");
-}
-
-std::string Runner::dot() const {
-  std::vector<std::string> sinks;
-  for (const auto& s : config_.pipeline.sinks) sinks.push_back(s.type);
-  return PipelineGraph::dot(config_.pipeline.source.type, config_.pipeline.probe.type,
-                            config_.pipeline.classify.type, sinks, graph_->tokens().hardMax());
 }
 
 }  // namespace tidewatch

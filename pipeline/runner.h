@@ -67,12 +67,6 @@ class Runner final : private GraphHooks, private TargetListener {
   RunnerStats stats() const;
   std::string summaryLine() const;
   const Config& config() const { return config_; }
-  Probe& probe() { return *probe_; }
-  std::vector<Notifier*> notifiers();
-  std::string dot() const;
-
-  // Runs one dispatcher tick now (tests drive time through this).
-  void tickForTest(std::int64_t now_ms);
 
  private:
   struct Pending {

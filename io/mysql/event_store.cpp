@@ -257,20 +257,25 @@ void applyOpen(Session& s, const EventMutation& m, const std::string& source, Mu
   r.status = Status::kAlreadyOpen;
 }
 
+// Reports the locked event in `r`; false (and kEventClosed) when it is closed: closed events
+// are immutable, for promote and close alike.
+bool reportOpenRow(const Row& row, MutationResult& r) {
+  r.event_id = row.id;
+  r.severity = row.severity;
+  r.state = row.state;
+  if (row.open) return true;
+  r.status = Status::kEventClosed;
+  r.error = DbError{0, "HY000", "event " + std::to_string(row.id) + " is closed; closed events are immutable"};
+  return false;
+}
+
 void applyPromote(Session& s, const EventMutation& m, const std::string& source, MutationResult& r) {
   Row row = lockEvent(s, m);
   if (!row.found) {
     r.status = Status::kNoOpenEvent;
     return;
   }
-  r.event_id = row.id;
-  r.severity = row.severity;
-  r.state = row.state;
-  if (!row.open) {
-    r.status = Status::kEventClosed;
-    r.error = DbError{0, "HY000", "event " + std::to_string(row.id) + " is closed; closed events are immutable"};
-    return;
-  }
+  if (!reportOpenRow(row, r)) return;
   if (row.severity == m.severity && row.state == m.state) {
     r.status = Status::kNoop;
     return;
@@ -300,14 +305,7 @@ void applyClose(Session& s, const EventMutation& m, const std::string& source, M
     r.status = Status::kNoOpenEvent;
     return;
   }
-  r.event_id = row.id;
-  r.severity = row.severity;
-  r.state = row.state;
-  if (!row.open) {
-    r.status = Status::kEventClosed;
-    r.error = DbError{0, "HY000", "event " + std::to_string(row.id) + " is closed; closed events are immutable"};
-    return;
-  }
+  if (!reportOpenRow(row, r)) return;
   PS ps = (&s.prepare(
       "UPDATE jetmon_events SET ended_at = CURRENT_TIMESTAMP(3), resolution_reason = ? WHERE id = ?"));
   ps->setString(1, m.reason);

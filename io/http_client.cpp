@@ -1,5 +1,6 @@
 #include "io/http_client.h"
 
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -240,12 +241,40 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     closeSocket();
     connect_start_ = Clock::now();
     ++connect_gen_;
+    if (!opts_.source_address.is_unspecified() && !bindSource(addr)) {
+      connectNext();
+      return;
+    }
     socket_.async_connect(
         Tcp::endpoint(addr, url_.port),
         [self = shared_from_this(), gen = hop_gen_, attempt = connect_gen_](std::error_code ec) {
           if (self->finished_ || gen != self->hop_gen_ || attempt != self->connect_gen_) return;
           self->onConnected(ec);
         });
+  }
+
+  // Opens the socket bound to probe.source_address. IP_BIND_ADDRESS_NO_PORT defers the port
+  // choice to connect(), so the ephemeral range is shared per destination as without a bind
+  // (a plain bind(addr, 0) would give each connection a port unique across all destinations).
+  bool bindSource(const asio::ip::address& dest) {
+    const auto& src = opts_.source_address;
+    if (src.is_v4() != dest.is_v4()) {
+      last_connect_error_ = "source address " + src.to_string() + " cannot reach " + dest.to_string();
+      return false;
+    }
+    std::error_code ec;
+    socket_.open(src.is_v4() ? Tcp::v4() : Tcp::v6(), ec);
+    if (!ec) {
+      int one = 1;
+      ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      socket_.bind(Tcp::endpoint(src, 0), ec);
+    }
+    if (ec) {
+      last_connect_error_ = "bind " + src.to_string() + ": " + ec.message();
+      closeSocket();
+      return false;
+    }
+    return true;
   }
 
   void onConnected(std::error_code ec) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,11 @@ struct HttpClientOptions {
   std::size_t body_limit_bytes = 1024 * 1024;  // bodies without content rules
   std::size_t keyword_limit_bytes = 1024 * 1024;
   bool allow_private_targets = false;
+  // Bind every outgoing connection to this local address (port chosen at connect time), so a
+  // host with several addresses probes from a chosen one: a vantage's egress IP, an address a
+  // firewall allows. Unspecified = the kernel's choice. Destinations of the other family are
+  // skipped as a connect error naming the source address.
+  asio::ip::address source_address;
   // Phase budgets inside the whole-check deadline (each is also capped by what is left).
   std::chrono::milliseconds resolve_budget{8000};
   std::chrono::milliseconds connect_budget{8000};  // per attempt; split across addresses left

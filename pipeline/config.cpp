@@ -1,5 +1,7 @@
 #include "pipeline/config.h"
 
+#include <arpa/inet.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -53,6 +55,15 @@ void parseProbe(ConfigMap m, ProbeConfig& p) {
   p.max_header_bytes = m.getSize("max_header_bytes", 64 * 1024);
   p.body_limit_bytes = m.getSize("body_limit_bytes", 1024 * 1024);
   p.full_handshake_interval_s = static_cast<int>(m.getSize("full_handshake_interval_s", 86400));
+  p.source_address = m.getString("source_address", p.source_address);
+  if (!p.source_address.empty()) {
+    // A literal only: a name would be resolved once, behind the operator's back.
+    unsigned char buf[16];
+    if (::inet_pton(AF_INET, p.source_address.c_str(), buf) != 1 &&
+        ::inet_pton(AF_INET6, p.source_address.c_str(), buf) != 1)
+      m.diagnostics().error(m.pathOf("source_address"),
+                            "must be an IPv4 or IPv6 address literal (got '" + p.source_address + "')");
+  }
   if (!p.ca_file.empty()) {
     std::ifstream f(p.ca_file);
     if (!f) m.diagnostics().error(m.pathOf("ca_file"), "cannot read '" + p.ca_file + "'");

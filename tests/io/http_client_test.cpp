@@ -3,7 +3,10 @@
 #include "io/http_client.h"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <asio/executor_work_guard.hpp>
 #include <filesystem>
@@ -366,6 +369,43 @@ TEST_F(HttpClientTest, EveryResolvedAddressIsTriedBeforeAConnectFailure) {
   auto r = check(url(s, "/", "multi.test"));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(r.resolved_ip, "127.0.0.1");
+}
+
+TEST_F(HttpClientTest, SourceAddressIsTheConnectionsLocalAddress) {
+  // probe.source_address: each verifier of the e2e test probes from its own 127.0.0.x, which
+  // is how the fixture tells regions apart.
+  std::promise<std::string> peer;
+  FakeServer s([&peer](int fd, const std::atomic<bool>&) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    char buf[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+    peer.set_value(buf);
+    readRequestHead(fd);
+    writeAll(fd, okResponse("ok"));
+  });
+  ResolverOptions ro;
+  ro.servers = {dns_.address()};
+  HttpClientOptions co;
+  co.allow_private_targets = true;
+  co.source_address = asio::ip::make_address("127.0.0.3");
+  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  auto r = check(url(s));
+  EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
+  EXPECT_EQ(peer.get_future().get(), "127.0.0.3");
+}
+
+TEST_F(HttpClientTest, SourceAddressOfTheOtherFamilyIsAConnectErrorNamingIt) {
+  ResolverOptions ro;
+  ro.servers = {dns_.address()};
+  HttpClientOptions co;
+  co.allow_private_targets = true;
+  co.source_address = asio::ip::make_address("::1");
+  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  auto r = check("http://site.test:9/");
+  EXPECT_EQ(r.error, ErrorCode::kConnect);
+  EXPECT_NE(r.error_detail.find("source address ::1 cannot reach 127.0.0.1"), std::string::npos) << r.error_detail;
 }
 
 // ---- DNS ----

@@ -111,6 +111,17 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_TRUE(hasError(d, "scheduler.tick_ms", "integer"));
 }
 
+TEST(Config, SourceAddressMustBeAnAddressLiteral) {
+  ConfigDiagnostics bad, v4, v6;
+  parse(std::string(kMinimal) + "probe: {source_address: probe-host.example}\n", bad);
+  EXPECT_TRUE(hasError(bad, "probe.source_address", "IPv4 or IPv6 address literal"));
+  Config a = parse(std::string(kMinimal) + "probe: {source_address: 127.0.0.3}\n", v4);
+  parse(std::string(kMinimal) + "probe: {source_address: '::1'}\n", v6);
+  EXPECT_TRUE(v4.ok()) << v4.firstError();
+  EXPECT_TRUE(v6.ok()) << v6.firstError();
+  EXPECT_EQ(a.probe.source_address, "127.0.0.3");
+}
+
 TEST(Config, SinksMayBeAMapOrAList) {
   ConfigDiagnostics d1, d2;
   Config a = parse(std::string(kMinimal) + "  sink: {type: sink.null}\n", d1);

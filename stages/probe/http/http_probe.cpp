@@ -1,5 +1,8 @@
 #include "stages/probe/http/http_probe.h"
 
+#include <asio/ip/tcp.hpp>
+#include <stdexcept>
+
 #include "io/event_loop.h"
 #include "io/http_client.h"
 #include "io/resolver.h"
@@ -35,6 +38,18 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
   o.body_limit_bytes =
       static_cast<std::size_t>(automatic<std::int64_t>(p.body_limit_bytes, 1024 * 1024));
   o.allow_private_targets = p.allow_private_targets;
+  if (!p.source_address.empty()) {
+    // The parser checked the syntax; whether this host owns the address is only known here.
+    // Fatal at startup rather than every check failing with "Cannot assign requested address".
+    o.source_address = asio::ip::make_address(p.source_address);
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    std::error_code ec;
+    s.open(o.source_address.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+    if (!ec) s.bind(asio::ip::tcp::endpoint(o.source_address, 0), ec);
+    if (ec)
+      throw std::invalid_argument("probe.source_address: cannot bind " + p.source_address + ": " + ec.message());
+  }
   return o;
 }
 

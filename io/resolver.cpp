@@ -178,6 +178,13 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     mask |= ARES_OPT_TIMEOUTMS;
     opts.tries = options_.tries;
     mask |= ARES_OPT_TRIES;
+    // Every answer arrives on one UDP socket per server; thousands of lookups in flight (a cold
+    // start, a wave of cache expiries) overflow the kernel's default 208 KiB and the dropped
+    // answers come back as timeouts. The kernel caps this at net.core.rmem_max.
+    if (options_.socket_buffer_bytes > 0) {
+      opts.socket_receive_buffer_size = options_.socket_buffer_bytes;
+      mask |= ARES_OPT_SOCK_RCVBUF;
+    }
     // Monitored URLs are fully qualified: search domains would only add queries on failure.
     opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
     mask |= ARES_OPT_FLAGS;
@@ -287,15 +294,17 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     hints.ai_flags =
         ARES_AI_NOSORT;  // sorting connect()s a UDP socket per address; we sort v4-first ourselves
     auto* q = new Query{shared_from_this(), name};
+    ++outstanding_;
     {
       std::lock_guard lock(channel_mu_);
       ares_getaddrinfo(channel_, name.c_str(), nullptr, &hints, &Impl::onAddrInfo, q);
     }
-    rearmTimer();
+    startTicker();
   }
 
   static void onAddrInfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* res) noexcept {
     std::unique_ptr<Query> q(static_cast<Query*>(arg));
+    --q->self->outstanding_;  // c-ares calls back on the strand (or inline from startQuery)
     try {
       auto r = std::make_shared<ResolveResult>();
       if (status == ARES_SUCCESS && res != nullptr) {
@@ -417,40 +426,28 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
 
   void process(int read_fd, int write_fd) {
     if (channel_ == nullptr) return;
-    {
-      std::lock_guard lock(channel_mu_);
-      ares_process_fd(channel_, read_fd, write_fd);
-    }
-    rearmTimer();
+    std::lock_guard lock(channel_mu_);
+    ares_process_fd(channel_, read_fd, write_fd);
   }
 
-  void rearmTimer() {
-    if (channel_ == nullptr) return;
-    timeval max{5, 0};
-    timeval buf{};
-    timeval* tv;
-    {
-      std::lock_guard lock(channel_mu_);
-      tv = ares_timeout(channel_, &max, &buf);
-    }
-    auto delay = std::chrono::seconds(tv->tv_sec) + std::chrono::microseconds(tv->tv_usec);
-    auto when = std::chrono::steady_clock::now() + delay;
-    if (timer_armed_ && when >= timer_.expiry() - std::chrono::milliseconds(1)) return;
+  // c-ares' own timeouts (retry on the next server, give up) need a clock. ares_timeout()
+  // walks every outstanding query, so asking it after each packet costs O(in flight) per
+  // answer — quadratic with thousands of lookups in flight. A fixed tick while anything is
+  // outstanding costs O(1) per tick instead (c-ares files its timeouts by second) and is late
+  // by at most one tick.
+  std::chrono::milliseconds tickPeriod() const {
+    return std::chrono::milliseconds(std::clamp(options_.timeout_ms / 10, 10, 100));
+  }
+
+  void startTicker() {
+    if (timer_armed_ || outstanding_ == 0 || channel_ == nullptr) return;
     timer_armed_ = true;
-    timer_.expires_at(when);
+    timer_.expires_after(tickPeriod());
     timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-      if (ec) return;
       self->timer_armed_ = false;
-      if (self->channel_ == nullptr) return;
-      bool busy;
-      {
-        std::lock_guard lock(self->channel_mu_);
-        ares_process_fd(self->channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-        // Keep ticking only while queries are outstanding.
-        timeval b{};
-        busy = ares_timeout(self->channel_, nullptr, &b) != nullptr;
-      }
-      if (busy) self->rearmTimer();
+      if (ec || self->channel_ == nullptr) return;
+      self->process(ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+      self->startTicker();
     });
   }
 
@@ -499,6 +496,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer timer_;
   bool timer_armed_ = false;
+  std::size_t outstanding_ = 0;  // lookups handed to c-ares and not yet called back
   ResolverOptions options_;
   ares_channel channel_ = nullptr;
   // Strand-only state, but servers() is called from other threads: a tiny lock for the channel.

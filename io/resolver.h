@@ -41,6 +41,7 @@ struct ResolverOptions {
   int max_ttl_s = 900;
   int negative_ttl_s = 5;
   std::size_t max_entries = 2'000'000;
+  int socket_buffer_bytes = 4 << 20;  // SO_RCVBUF of c-ares' sockets; 0 = the kernel's default
 };
 
 struct ResolveResult {

@@ -38,6 +38,7 @@ void parseResolver(ConfigMap m, ResolverConfig& r) {
   r.cache_max_ttl_s = static_cast<int>(m.getSize("cache_max_ttl_s", 900));
   r.negative_ttl_s = static_cast<int>(m.getSize("negative_ttl_s", 5));
   r.cache_max_entries = static_cast<int>(m.getSize("cache_max_entries", 2'000'000));
+  r.socket_buffer_bytes = static_cast<int>(m.getSize("socket_buffer_bytes", 4 << 20));
   if (r.cache_min_ttl_s > r.cache_max_ttl_s)
     m.diagnostics().error(m.pathOf("cache_min_ttl_s"), "must not exceed cache_max_ttl_s");
   m.finish();

@@ -33,6 +33,7 @@ struct ResolverConfig {
   int cache_max_ttl_s = 0;           // 0 = automatic (900)
   int negative_ttl_s = 0;            // 0 = automatic (5): NXDOMAIN only
   int cache_max_entries = 0;         // 0 = automatic (2 000 000)
+  int socket_buffer_bytes = 0;       // 0 = automatic (4 MiB, capped by net.core.rmem_max)
 };
 
 struct ProbeConfig {

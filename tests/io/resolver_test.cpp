@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -156,6 +158,46 @@ TEST_F(ResolverTest, DestroyingWithLookupsInFlightAnswersEveryone) {
   auto f = p.get_future();
   ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_EQ(f.get()->error, DnsErrorKind::kResolverError);
+}
+
+// A cold start or a wave of cache expiries puts thousands of lookups in flight, and their
+// answers can arrive while the io thread is busy elsewhere. They must wait in the socket, not
+// be dropped by the kernel and come back as DNS timeouts for healthy sites.
+TEST_F(ResolverTest, ABurstOfAnswersWhileTheIoThreadIsBusyLosesNone) {
+  long rmem_max = 0;
+  std::ifstream("/proc/sys/net/core/rmem_max") >> rmem_max;
+  if (rmem_max < (4 << 20)) GTEST_SKIP() << "net.core.rmem_max " << rmem_max << " < 4 MiB";
+  constexpr int kNames = 2500;
+  FakeDns dns;
+  FakeDns::Rule answer;
+  answer.v4 = {"192.0.2.10"};
+  dns.setDefaultRule(answer);
+  dns.hold();
+  make({dns.address()}, 5000, 1);  // one try: a dropped answer would be a failure
+  std::atomic<int> ok{0}, failed{0};
+  std::promise<void> all_done;
+  std::atomic<int> left{kNames};
+  for (int i = 0; i < kNames; ++i) {
+    resolver_->resolve("n" + std::to_string(i) + ".burst.test", [&](ResolveResultPtr r) {
+      (r->error == DnsErrorKind::kNone ? ok : failed).fetch_add(1);
+      if (left.fetch_sub(1) == 1) all_done.set_value();
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (dns.held() < 2 * kNames && std::chrono::steady_clock::now() < deadline)  // A + AAAA
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(dns.held(), 2u * kNames);
+  // Busy the io thread, then send every answer at once.
+  std::promise<void> busy;
+  asio::post(io_, [&busy] {
+    busy.set_value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  });
+  busy.get_future().wait();
+  dns.release();
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(ok.load(), kNames);
+  EXPECT_EQ(failed.load(), 0);
 }
 
 TEST_F(ResolverTest, BadServerListIsAStartupError) {

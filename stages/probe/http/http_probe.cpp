@@ -25,6 +25,7 @@ io::ResolverOptions resolverOptions(const ResolverConfig& c) {
   o.max_ttl_s = automatic(c.cache_max_ttl_s, 900);
   o.negative_ttl_s = automatic(c.negative_ttl_s, 5);
   o.max_entries = static_cast<std::size_t>(automatic(c.cache_max_entries, 2'000'000));
+  o.socket_buffer_bytes = automatic(c.socket_buffer_bytes, 4 << 20);
   return o;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,8 @@ class FakeDns {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = 0;
     ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    int buffer = 4 << 20;  // bursts of thousands of queries must not be lost on our side
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
@@ -64,6 +67,28 @@ class FakeDns {
     rules_[name] = std::move(rule);
   }
   void setDefault(Mode mode) { default_mode_ = mode; }
+  // Names without a rule get this answer (instead of the default mode).
+  void setDefaultRule(Rule rule) {
+    std::lock_guard lock(mu_);
+    default_rule_ = std::move(rule);
+  }
+  // While held, answers are kept instead of sent; release() sends them all back to back.
+  void hold() { holding_ = true; }
+  std::size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  void release() {
+    std::vector<std::pair<std::vector<unsigned char>, sockaddr_in>> out;
+    {
+      std::lock_guard lock(mu_);
+      holding_ = false;
+      out.swap(held_);
+    }
+    for (const auto& [packet, to] : out)
+      ::sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+               sizeof to);
+  }
   int queries(const std::string& name) {
     std::lock_guard lock(mu_);
     return counts_[name];
@@ -107,6 +132,8 @@ class FakeDns {
       auto it = rules_.find(name);
       if (it != rules_.end()) {
         rule = it->second;
+      } else if (default_rule_) {
+        rule = *default_rule_;
       } else {
         rule.mode = default_mode_;
       }
@@ -148,6 +175,13 @@ class FakeDns {
       }
     }
     out[7] = static_cast<unsigned char>(answers);
+    {
+      std::lock_guard lock(mu_);
+      if (holding_) {
+        held_.emplace_back(std::move(out), from);
+        return;
+      }
+    }
     ::sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&from), sizeof from);
   }
 
@@ -159,6 +193,9 @@ class FakeDns {
   std::mutex mu_;
   std::map<std::string, Rule> rules_;
   std::map<std::string, int> counts_;
+  std::optional<Rule> default_rule_;
+  bool holding_ = false;  // under mu_
+  std::vector<std::pair<std::vector<unsigned char>, sockaddr_in>> held_;
   std::thread thread_;
 };
 

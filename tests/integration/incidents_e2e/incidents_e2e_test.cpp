@@ -1,8 +1,10 @@
 // End to end: three in-process monitors (the daemon's Runner, built from YAML through the
 // registry) with source.mysql + probe.http + classify.jetmon + sink.incidents + notify.wpcom,
 // against tidewatch-fixture (fleet, DNS, mock WordPress.com), a private MariaDB and three
-// `tidewatch verifier` processes on 127.0.0.2/3/4. Every scenarios.md §4 row that can run on
-// loopback runs at once, each on its own site of one fleet:
+// `tidewatch verifier` processes on 127.0.0.2/3/4. The scenarios.md §4 rows that are one failure
+// from the start (rows 1, 4–8, 10–16, 19–31 except 9: no response-time assertion yet) run at
+// once, each on its own site of one fleet; the rows that need a sequence or several vantages
+// are in incidents_e2e_sequences_test.cpp:
 //
 //   monitor A (buckets 0–9):  the scenario rows, live verifiers;
 //   monitor B (bucket 20):    its verifiers are all down ⇒ deferred, never a false alarm;
@@ -12,263 +14,10 @@
 // Short timings: sites load with check_interval 1 minute and the test's source wrapper runs
 // them every 20 s; retry 2 s; probe deadline 3 s. Detection latencies (failure start → Seems
 // Down → Down, failure end → recovery) are printed for docs/benchmarks.md.
-#include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <unistd.h>
+#include "tests/integration/incidents_e2e/e2e_harness.h"
 
-#include <chrono>
-#include <cstdio>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <sstream>
-#include <thread>
-
-#include "io/event_loop.h"
-#include "io/mysql/migrate.h"
-#include "io/mysql/session.h"
-#include "pipeline/config.h"
-#include "pipeline/metrics.h"
-#include "pipeline/registry.h"
-#include "pipeline/runner.h"
-#include "stages/source/mysql/mysql_source.h"
-#include "tests/support/fixture_process.h"
-#include "tests/support/private_mariadb.h"
-
-namespace tidewatch {
+namespace tidewatch::e2e {
 namespace {
-
-using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-constexpr int kIntervalS = 20;
-const std::string kToken = "e2e-verifier-token";
-
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// source.mysql with the interval rewritten: the table stores minutes, the test wants seconds.
-class ShortIntervalSource final : public TargetSource, private TargetListener {
- public:
-  ShortIntervalSource(std::unique_ptr<TargetSource> inner, std::uint32_t interval_s)
-      : inner_(std::move(inner)), interval_s_(interval_s) {}
-  void start(TargetListener& listener) override {
-    listener_ = &listener;
-    inner_->start(*this);
-  }
-  void stop() override { inner_->stop(); }
-  void refresh() override { inner_->refresh(); }
-
- private:
-  void replaceFleet(std::vector<Target> fleet) override {
-    for (auto& t : fleet) t.interval_s = interval_s_;
-    listener_->replaceFleet(std::move(fleet));
-  }
-  std::unique_ptr<TargetSource> inner_;
-  std::uint32_t interval_s_;
-  TargetListener* listener_ = nullptr;
-};
-
-const StageRegistry& e2eRegistry() {
-  static const StageRegistry registry = [] {
-    StageRegistry r;
-    registerAllStages(r);
-    r.add({StageKind::kSource, "source.e2e", "source.mysql with intervals in seconds (tests only)",
-           [](ConfigMap& m) {
-             stages::MysqlSourceOptions o;
-             o.bucket_min = static_cast<std::uint16_t>(m.getInt("bucket_min", 0));
-             o.bucket_max = static_cast<std::uint16_t>(m.getInt("bucket_max", 65535));
-             o.reload_interval_s = static_cast<int>(m.getInt("reload_interval_s", 300));
-             auto interval = static_cast<std::uint32_t>(m.getInt("interval_s", kIntervalS));
-             return std::any(std::make_pair(o, interval));
-           },
-           [](const std::any& a, StageContext& ctx) -> std::unique_ptr<Stage> {
-             auto [o, interval] = std::any_cast<std::pair<stages::MysqlSourceOptions, std::uint32_t>>(a);
-             return std::make_unique<ShortIntervalSource>(
-                 stages::makeMysqlTargetSource(o, ctx.config.database, ctx.metrics), interval);
-           }});
-    return r;
-  }();
-  return registry;
-}
-
-std::uint16_t freePort(const char* address) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, address, &a.sin_addr);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// A `tidewatch verifier` child process.
-class VerifierProcess {
- public:
-  VerifierProcess(const std::string& dir, const std::string& address, std::uint16_t port, int index,
-                  const testing::FixtureProcess& fx)
-      : address_(address), port_(port) {
-    std::string cfg = dir + "/verifier" + std::to_string(index) + ".yaml";
-    std::ofstream(cfg) << "verifier:\n"
-                       << "  listen: \"" << address << ":" << port << "\"\n"
-                       << "  auth_token: \"" << kToken << "\"\n"
-                       << "  vantage_id: \"e2e-v" << index << "\"\n"
-                       << "  region: \"loop-" << index << "\"\n"
-                       << "probe: {allow_private_targets: true, default_timeout_s: 3, ca_file: '" << fx.caFile()
-                       << "'}\n"
-                       << "resolver: {servers: ['127.0.0.1:" << fx.dnsPort(0)
-                       << "'], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 1}\n"
-                       << "admin: {listen: ''}\n";
-    std::string bin = std::string(TIDEWATCH_BUILD_DIR) + "/app/tidewatch";
-    std::string log = dir + "/verifier" + std::to_string(index) + ".log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::freopen(log.c_str(), "w", stdout);
-      std::freopen(log.c_str(), "a", stderr);
-      ::execl(bin.c_str(), bin.c_str(), "verifier", "--config", cfg.c_str(), static_cast<char*>(nullptr));
-      std::_Exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      try {
-        auto r = testing::httpRequest(address, port, "GET", "/v2/status", "", {}, 1);
-        if (r.status == 200) return;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    throw std::runtime_error("verifier on " + address + " did not come up; see " + log);
-  }
-  ~VerifierProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  std::string yaml(int index) const {
-    return "  - {name: v" + std::to_string(index) + ", host: '" + address_ + "', port: " + std::to_string(port_) +
-           ", auth_token: '" + kToken + "'}\n";
-  }
-
- private:
-  std::string address_;
-  std::uint16_t port_;
-  pid_t pid_ = -1;
-};
-
-struct Scenario {
-  std::string name;
-  std::uint64_t id;
-  bool https = false;
-  json failure;             // null = none
-  std::string expect;       // down | none | tls_expiry | tls_deprecated | maintenance | cooldown
-  std::string extra_sql;    // column assignments for the site row
-};
-
-class IncidentsE2E : public ::testing::Test {
- protected:
-  void SetUp() override {
-    fx_ = std::make_unique<testing::FixtureProcess>(testing::FixtureProcess::Options{.fleet_count = 400});
-    db_ = std::make_unique<testing::PrivateMariaDb>();
-    dbcfg_ = db_->config("e2e");
-    mysql::Session s(dbcfg_);
-    std::ostringstream out;
-    ASSERT_TRUE(s.connect().ok());
-    ASSERT_TRUE(mysql::applyMigrations(s, out).ok()) << out.str();
-    dir_ = fx_->tempDir();
-  }
-  void TearDown() override {
-    for (auto& r : runners_) r->drain(std::chrono::seconds(10));
-    runners_.clear();
-    if (loop_) loop_->stop();
-    verifiers_.clear();
-    if (fx_) fx_->deactivateAll();
-  }
-
-  std::string url(const Scenario& s) const {
-    return (s.https ? "https://" : "http://") + fx_->hostName(static_cast<std::uint32_t>(s.id)) + ":" +
-           std::to_string(s.https ? fx_->httpsPort() : fx_->httpPort()) + "/";
-  }
-
-  void addSite(const Scenario& s, int bucket) {
-    std::string sql = "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, bucket_no, monitor_url, "
-                      "check_interval, alert_cooldown_minutes) VALUES (" +
-                      std::to_string(s.id) + ", " + std::to_string(100000 + s.id) + ", " + std::to_string(bucket) +
-                      ", '" + url(s) + "', 1, 0)";
-    db_->query(sql, "e2e");
-    if (!s.extra_sql.empty())
-      db_->query("UPDATE jetpack_monitor_sites SET " + s.extra_sql + " WHERE jetpack_monitor_site_id = " +
-                     std::to_string(s.id),
-                 "e2e");
-  }
-
-  std::string monitorYaml(int bucket, const std::string& verifiers, int dns_port, const std::string& correlation) {
-    std::ostringstream y;
-    y << "database: {socket: '" << dbcfg_.socket << "', user: root, name: e2e}\n"
-      << "resolver: {servers: ['127.0.0.1:" << dns_port
-      << "'], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 2}\n"
-      << "probe: {allow_private_targets: true, default_timeout_s: 3, ca_file: '" << fx_->caFile() << "'}\n"
-      << "scheduler: {retry_interval_s: 2, num_of_checks: 3, summary_interval_s: 600}\n"
-      << "admin: {listen: ''}\n"
-      << "runtime: {host_id: monitor-b" << bucket << ", io_threads: 1, tbb_threads: 1}\n"
-      << "verification: {extra_timeout_s: 2}\n";
-    if (!verifiers.empty()) y << "verifiers:\n" << verifiers;
-    y << "pipeline:\n"
-      << "  source: {type: source.e2e, bucket_min: " << bucket << ", bucket_max: " << bucket + 9
-      << ", interval_s: " << kIntervalS << "}\n"
-      << "  probe: {type: probe.http}\n"
-      << "  sink:\n"
-      << "    - {type: sink.incidents, workers: 1, shards: 8, tick_ms: 100" << correlation << "}\n"
-      << "  notify:\n"
-      << "    - {type: notify.wpcom, mode: modern, auth_token: wpcom-token, endpoint: 'http://127.0.0.1:"
-      << fx_->wpcomPort() << "/wpcom/v2/jetpack-monitor/status-change'}\n";
-    return y.str();
-  }
-
-  void startMonitor(const std::string& yaml) {
-    ConfigDiagnostics diag;
-    Config cfg = parseConfigString(yaml, e2eRegistry(), diag);
-    ASSERT_TRUE(diag.ok()) << diag.firstError() << "\n" << yaml;
-    metrics_.push_back(std::make_unique<Metrics>());
-    runners_.push_back(std::make_unique<Runner>(cfg, e2eRegistry(), *loop_, *metrics_.back()));
-    runners_.back()->start();
-  }
-
-  std::string q(const std::string& sql) { return db_->query(sql, "e2e"); }
-  long long qi(const std::string& sql) {
-    std::string s = q(sql);
-    return s.empty() || s == "NULL" ? 0 : std::stoll(s);
-  }
-  // Polls until `pred` holds or `limit` passes.
-  bool waitFor(const std::function<bool()>& pred, std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    return pred();
-  }
-
-  std::unique_ptr<testing::FixtureProcess> fx_;
-  std::unique_ptr<testing::PrivateMariaDb> db_;
-  DatabaseConfig dbcfg_;
-  std::string dir_;
-  std::vector<std::unique_ptr<VerifierProcess>> verifiers_;
-  std::unique_ptr<io::AsioEventLoop> loop_;
-  std::vector<std::unique_ptr<Metrics>> metrics_;
-  std::vector<std::unique_ptr<Runner>> runners_;
-};
 
 TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
   auto h = [&](std::uint64_t id) { return fx_->hostName(static_cast<std::uint32_t>(id)); };
@@ -294,6 +43,31 @@ TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
        "alert_cooldown_minutes = 30, last_alert_sent_at = UTC_TIMESTAMP() - INTERVAL 5 MINUTE"},
       {"healthy control", 16, false, nullptr, "none", ""},
       {"healthy https control", 17, true, nullptr, "none", ""},
+      {"http-head-200-get-503", 18, false, {{"type", "http_method_status"}, {"method", "GET"}, {"status_code", 503}}, "down", ""},
+      {"http-head-timeout-get-200 (trap)", 19, false, {{"type", "http_timeout"}, {"phase", "ttfb"}, {"delay", 35}, {"method", "HEAD"}}, "none", ""},
+      {"http-timeout-body", 20, false, {{"type", "http_timeout"}, {"phase", "body"}, {"delay", 35}}, "down", ""},
+      {"http-timeout-total", 21, false, {{"type", "http_timeout"}, {"phase", "total"}, {"delay", 35}}, "down", ""},
+      {"http-header-status", 22, false, {{"type", "http_header_status"}, {"header_name", "X-Uptime-Bench"}, {"header_value", "header-status"}, {"status_code", 503}},
+       "down", "custom_headers = '{\"X-Uptime-Bench\": \"header-status\"}'"},
+      {"http-head-200-get-redirect-loop", 23, false, {{"type", "http_redirect"}, {"variant", "loop"}, {"method", "GET"}}, "down", ""},
+      {"http-redirect-chain", 24, false, {{"type", "http_redirect"}, {"variant", "chain"}}, "down", ""},
+      {"tcp-timeout", 25, false, {{"type", "tcp_timeout"}, {"delay", 60}}, "down", ""},
+      {"dns-servfail", 26, false, {{"type", "dns_servfail"}}, "down", ""},
+      {"dns-timeout", 27, false, {{"type", "dns_timeout"}}, "down", ""},
+      {"dns-cname-nxdomain", 28, false, {{"type", "dns_cname_nxdomain"}}, "down", ""},
+      {"tls-invalid-hostname-mismatch", 29, true, {{"type", "tls_invalid"}, {"variant", "hostname_mismatch"}}, "down", ""},
+      {"tls-handshake-version-mismatch", 30, true, {{"type", "tls_handshake"}, {"reason", "version_mismatch"}}, "down", ""},
+      {"content-empty", 31, false, {{"type", "http_body"}, {"variant", "empty"}}, "down", "check_keyword = 'uptime-bench-canary'"},
+      {"content-error-page", 32, false, {{"type", "http_body"}, {"variant", "error_page"}}, "down", "check_keyword = 'uptime-bench-canary'"},
+      {"content-ransomware", 33, false, {{"type", "http_body"}, {"variant", "ransomware"}}, "down", "check_keyword = 'uptime-bench-canary'"},
+      {"content-defacement", 34, false, {{"type", "http_body"}, {"variant", "defacement"}}, "down", "check_keyword = 'uptime-bench-canary'"},
+      {"content-malicious-script (canary kept)", 35, false, {{"type", "http_body"}, {"variant", "malicious_script"}}, "down",
+       "check_keyword = 'uptime-bench-canary', forbidden_keywords = '[\"evil-analytics\", \"coinhive\"]'"},
+      {"content-spam-links (canary kept)", 36, false, {{"type", "http_body"}, {"variant", "spam_links"}}, "down",
+       "check_keyword = 'uptime-bench-canary', forbidden_keywords = '[\"casino\", \"viagra\"]'"},
+      {"wp-critical-error", 37, false, {{"type", "http_body"}, {"variant", "wp_critical_error"}}, "down", "check_keyword = 'uptime-bench-canary'"},
+      {"healthy-fatal-article (trap)", 38, false, {{"type", "http_body"}, {"variant", "healthy_fatal_article"}}, "none",
+       "check_keyword = 'uptime-bench-canary'"},
   };
   for (auto& s : sc) addSite(s, 0);
   Scenario deferred{"verifiers all down: http-503", 101, false, {{"type", "http_status"}, {"status_code", 503}}, "deferred", ""};
@@ -304,18 +78,8 @@ TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
     addSite(storm.back(), 30);
   }
 
-  // Verifiers on 127.0.0.2/3/4 (same free port on each address).
-  std::uint16_t vport = freePort("127.0.0.2");
-  std::string live;
-  for (int i = 0; i < 3; ++i) {
-    verifiers_.push_back(std::make_unique<VerifierProcess>(dir_, "127.0.0." + std::to_string(i + 2), vport, i + 1, *fx_));
-    live += verifiers_.back()->yaml(i + 1);
-  }
-  std::uint16_t dead_port = freePort("127.0.0.5");
-  std::string dead;
-  for (int i = 0; i < 3; ++i)
-    dead += "  - {name: dead" + std::to_string(i) + ", host: '127.0.0." + std::to_string(5 + i) +
-            "', port: " + std::to_string(dead_port) + ", auth_token: '" + kToken + "'}\n";
+  std::string live = startVerifiers();
+  std::string dead = deadVerifiers();
 
   // Failures start now, before any check: the first check of each site already fails.
   std::int64_t t0 = nowMs();
@@ -344,7 +108,9 @@ TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
   };
   int expected_down = 0;
   for (auto& s : sc) expected_down += s.expect == "down" || s.expect == "cooldown";
-  bool all_down = waitFor([&] { return downCount() >= expected_down; }, std::chrono::seconds(kIntervalS * 3 + 30));
+  // Generous: a loaded 2-core box can stretch one check round; waiting longer only costs time
+  // when something is wrong.
+  bool all_down = waitFor([&] { return downCount() >= expected_down; }, std::chrono::seconds(kIntervalS * 4 + 60));
   std::int64_t detected_at = nowMs();
   EXPECT_TRUE(all_down) << downCount() << " of " << expected_down << " sites Down";
   // Advisories and traps had at least as long as the slowest detection; give the slow
@@ -416,21 +182,12 @@ TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
   EXPECT_EQ(metrics_[2]->gauge("detection.monitor_suspect").load(), 1);
 
   // ---- notifications so far: one down per alerted site ----------------------------------
-  auto notifications = [&] {
-    std::map<std::pair<std::uint64_t, int>, int> n;
-    for (const auto& rec : fx_->wpcomNotifications()) {
-      const json& p = rec["payload"];
-      if (!p.is_object()) continue;
-      n[{p.value("blog_id", std::uint64_t{0}) - 100000, p.value("status_id", 0)}]++;
-    }
-    return n;
-  };
   waitFor([&] {
     auto n = notifications();
     int downs = 0;
     for (auto& [k, v] : n) downs += k.second == 2;
     return downs >= expected_down - 1;
-  }, std::chrono::seconds(10));
+  }, std::chrono::seconds(30));
   auto n1 = notifications();
   for (auto& s : sc) {
     SCOPED_TRACE(s.name);
@@ -446,14 +203,14 @@ TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
   auto recovered = [&] {
     return qi("SELECT COUNT(*) FROM jetmon_events WHERE check_type = 'http' AND resolution_reason = 'verifier_cleared'");
   };
-  EXPECT_TRUE(waitFor([&] { return recovered() >= expected_down; }, std::chrono::seconds(kIntervalS * 2 + 15)))
+  EXPECT_TRUE(waitFor([&] { return recovered() >= expected_down; }, std::chrono::seconds(kIntervalS * 3 + 30)))
       << recovered() << " of " << expected_down << " recovered";
   waitFor([&] {
     auto n = notifications();
     int ups = 0;
     for (auto& [k, v] : n) ups += k.second == 1;
     return ups >= expected_down - 1;
-  }, std::chrono::seconds(10));
+  }, std::chrono::seconds(30));
   auto n2 = notifications();
   for (auto& s : sc) {
     SCOPED_TRACE(s.name);
@@ -486,4 +243,4 @@ TEST_F(IncidentsE2E, LoopbackScenariosVerifierOutageAndResolverStorm) {
 }
 
 }  // namespace
-}  // namespace tidewatch
+}  // namespace tidewatch::e2e

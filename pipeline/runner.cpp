@@ -25,6 +25,12 @@ constexpr std::int64_t kMinAutoTokens = 60;
 
 }  // namespace
 
+std::int64_t followUpDue(std::int64_t dispatched_at_ms, std::int64_t now_s, int retry_interval_s) {
+  if (dispatched_at_ms <= 0) return now_s + retry_interval_s;  // no dispatch time: from now
+  // A due time in the past means "the next tick" to the wheel.
+  return std::max(now_s, dispatched_at_ms / 1000 + retry_interval_s);
+}
+
 std::int64_t automaticTokenMax() {
   rlimit rl{};
   std::int64_t files = 1024;
@@ -158,10 +164,14 @@ void Runner::reschedule(const CheckPtr& check, std::int64_t now_s) {
     int fails = std::min(255, wheel_.failures(slot) + 1);
     wheel_.setFailures(slot, static_cast<std::uint8_t>(fails));
     // Confirmation follow-ups run on the retry cadence until NUM_OF_CHECKS failures in a row;
-    // after that the site returns to its normal cadence.
+    // after that the site returns to its normal cadence. The cadence counts from the previous
+    // check's dispatch, not its completion: a check that spent its whole deadline timing out
+    // is followed up as soon as it ends, so three local timeouts take 3 × deadline rather than
+    // 3 × deadline + 2 × retry_interval (docs/incidents.md "Detection latency").
     bool follow_up = fails < config_.scheduler.num_of_checks;
     for (const auto& sink : sinks_) follow_up = follow_up && sink->allowFollowUp(*check);
-    if (follow_up) next = std::min(next, now_s + config_.scheduler.retry_interval_s);
+    if (follow_up) next = std::min(next, followUpDue(check->request.dispatched_at_ms, now_s,
+                                                     config_.scheduler.retry_interval_s));
   } else {
     wheel_.setFailures(slot, 0);
   }

@@ -139,6 +139,10 @@ class Runner final : private GraphHooks, private TargetListener {
   std::atomic<std::int64_t>& m_max_lag_;
 };
 
+// When a failing check's follow-up is due (whole seconds): `retry_interval_s` after the
+// failing check was dispatched, but never before `now_s` (the result's routing).
+std::int64_t followUpDue(std::int64_t dispatched_at_ms, std::int64_t now_s, int retry_interval_s);
+
 // The in-flight hard maximum for "automatic": what the open-files limit leaves room for.
 std::int64_t automaticTokenMax();
 

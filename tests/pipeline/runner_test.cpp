@@ -87,6 +87,20 @@ admin: {listen: ""}
   loop.stop();
 }
 
+// Follow-ups count from the failing check's dispatch: a check that spent its 10 s deadline
+// timing out is followed up at once (not 10 s after it ended); a fast failure still waits out
+// the retry interval; a result routed late never schedules into the past.
+TEST(Runner, FollowUpIsDueRetryIntervalAfterTheFailingChecksDispatch) {
+  // Dispatched at 100.4 s, timed out and routed at 110 s: due at once.
+  EXPECT_EQ(followUpDue(100'400, 110, 10), 110);
+  // Dispatched at 100.4 s, refused at once (routed at 100 s): due at 110 s.
+  EXPECT_EQ(followUpDue(100'400, 100, 10), 110);
+  // Routed long after dispatch (a slow result): the next tick, never in the past.
+  EXPECT_EQ(followUpDue(100'400, 125, 10), 125);
+  // No dispatch time recorded: from the routing time, as before.
+  EXPECT_EQ(followUpDue(0, 100, 10), 110);
+}
+
 // A source the test drives by hand.
 struct ManualSource final : TargetSource {
   void start(TargetListener& l) override { listener = &l; }

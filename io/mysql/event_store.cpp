@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <random>
@@ -404,8 +405,13 @@ DbError listOpenEvents(Session& session, std::vector<OpenEvent>& out) {
     // dedup_key is non-NULL exactly for open events, so the unique index finds them.
     RS rs(st->executeQuery(
         "SELECT id, blog_id, COALESCE(endpoint_id, 0), check_type, COALESCE(discriminator, ''), "
-        "severity, state, ROUND(UNIX_TIMESTAMP(started_at) * 1000) FROM jetmon_events "
-        "WHERE dedup_key IS NOT NULL ORDER BY id"));
+        "severity, state, ROUND(UNIX_TIMESTAMP(started_at) * 1000), "
+        // The latest audit row of the event that recorded the engine's failure count.
+        "COALESCE((SELECT CONCAT(JSON_EXTRACT(a.metadata, '$.local_failures'), ' ', "
+        "COALESCE(JSON_EXTRACT(a.metadata, '$.at_ms'), 0)) FROM jetmon_audit_log a "
+        "WHERE a.event_id = e.id AND JSON_EXTRACT(a.metadata, '$.local_failures') IS NOT NULL "
+        "ORDER BY a.id DESC LIMIT 1), '') "
+        "FROM jetmon_events e WHERE dedup_key IS NOT NULL ORDER BY id"));
     while (rs->next()) {
       OpenEvent e;
       e.id = rs->getUInt64(1);
@@ -416,6 +422,14 @@ DbError listOpenEvents(Session& session, std::vector<OpenEvent>& out) {
       e.severity = static_cast<Severity>(rs->getUInt(6));
       e.state = rs->getString(7);
       e.started_at_ms = rs->getInt64(8);
+      std::string failures = rs->getString(9);
+      if (!failures.empty()) {
+        long long n = 0, at = 0;
+        if (std::sscanf(failures.c_str(), "%lld %lld", &n, &at) >= 1) {
+          e.local_failures = static_cast<int>(std::clamp<long long>(n, 0, 255));
+          e.local_failures_at_ms = at;
+        }
+      }
       out.push_back(std::move(e));
     }
   });

@@ -121,6 +121,11 @@ struct OpenEvent {
   Severity severity = Severity::kUp;
   std::string state;
   std::int64_t started_at_ms = 0;
+  // The retry entry as the incident engine last audited it for this event (its
+  // retry_dispatched / escalation audit rows carry `local_failures` and `at_ms`): lets a
+  // restart continue the consecutive-failure count. 0 when no such row exists.
+  int local_failures = 0;
+  std::int64_t local_failures_at_ms = 0;
 };
 
 // One mutation as one transaction on `session` (blocking; no retries). `check_replay` looks

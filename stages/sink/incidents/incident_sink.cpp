@@ -33,6 +33,9 @@ using mysql::Severity;
 
 constexpr std::int32_t kUnknownDay = INT32_MIN;
 constexpr std::int64_t kDayMs = 86'400'000;
+// How long a restart may take and still continue a Seems Down's failure count: the next
+// check after a restart comes one cadence after the last one plus the downtime.
+constexpr std::int64_t kResumeSlackMs = 120'000;
 
 std::int64_t systemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -90,7 +93,19 @@ class SlotFlags {
   std::atomic<Entry*> chunks_[1u << (32 - kShift)] = {};
 };
 
-enum class Phase : std::uint8_t { kUp, kSeemsDown, kDown };
+// kUnconfirmed: low-confidence DNS failures are being counted but nothing is open and the
+// projection still says 1 (compat §3.8); verifier confirmation opens Down directly.
+enum class Phase : std::uint8_t { kUp, kUnconfirmed, kSeemsDown, kDown };
+
+// compat §3.8 "low-confidence DNS": a connect or timeout failure whose DNS lookup got no
+// answer at all. NXDOMAIN is excluded on purpose: it is an authoritative answer that the name
+// does not exist, as definite as a 503 (docs/incidents.md).
+bool isLowConfidenceDns(const Check& c) {
+  if (!c.verdict.failure || c.result.http_code != 0) return false;
+  if (c.result.error != ErrorCode::kConnect && c.result.error != ErrorCode::kTimeout) return false;
+  DnsErrorKind k = c.result.dns_error;
+  return k == DnsErrorKind::kTimeout || k == DnsErrorKind::kServFail || k == DnsErrorKind::kResolverError;
+}
 
 // What the engine remembers about one site. Exists only for sites that needed attention
 // (failures, open events, TLS advisories) and is dropped once the site is quiet again.
@@ -106,6 +121,11 @@ struct SiteState {
   std::int64_t opened_ms = 0;
   std::int64_t down_ms = 0;
   bool verifying = false;
+  bool parallel_escalation = false; // the escalation in flight started before the last local check
+  std::int64_t escalated_ms = 0;
+  // A parallel escalation's verdict that arrived before the last local check: applied when
+  // that check fails (within the max age), dropped when it succeeds.
+  std::shared_ptr<Verification> early_verdict;
   std::uint32_t generation = 0;     // bumps on every phase change: stale verdicts are ignored
   std::int64_t deferred_until_ms = 0;
   bool down_notified = false;       // this incident produced a down alert (B5a)
@@ -119,6 +139,10 @@ struct SiteState {
   std::uint8_t tls_expiry_sev = 0;  // 0 none open, 1 Warning, 2 Degraded
   bool tls_deprecated_open = false;
   std::int32_t ssl_day = kUnknownDay;
+  // Restart recovery: the failure count the previous process audited for the open event, and
+  // when (engine clock); applied on the first result if that is recent enough.
+  int resumed_failures = 0;
+  std::int64_t resumed_failures_at_ms = 0;
 };
 
 struct Work {
@@ -389,8 +413,11 @@ class IncidentSinkImpl final : public IncidentSink {
           } else {
             st.phase = Phase::kSeemsDown;
             st.projected = SiteStatus::kDown;
-            // The event proves one failure; the retry count itself was in the old process.
+            // The event proves one failure; the previous process's count (from its audit
+            // rows) is taken over on the first result if it is recent (siteFor()).
             st.fail_count = 1;
+            st.resumed_failures = e.local_failures;
+            st.resumed_failures_at_ms = e.local_failures_at_ms;
           }
           st.opened_ms = st.first_fail_ms = e.started_at_ms;
         } else if (e.identity.check_type == "tls_expiry") {
@@ -427,7 +454,7 @@ class IncidentSinkImpl final : public IncidentSink {
     std::int64_t now = d_.now_ms();
     switch (w.kind) {
       case Work::Kind::kResult: {
-        SiteState& st = siteFor(shard, *w.check);
+        SiteState& st = siteFor(shard, *w.check, now);
         handleTls(st, *w.check, now);
         if (w.check->verdict.failure) {
           onFailure(st, w.check, now, false);
@@ -446,7 +473,7 @@ class IncidentSinkImpl final : public IncidentSink {
         st.held = false;
         if (window_.suspect()) {
           st.held_failures = 0;
-          counter("detection.unknown.suppressed.count").fetch_add(1, std::memory_order_relaxed);
+          suppressAsUnknown(st, *w.check, now);
         } else {
           onFailure(st, w.check, now, true);
         }
@@ -478,7 +505,7 @@ class IncidentSinkImpl final : public IncidentSink {
     }
   }
 
-  SiteState& siteFor(Shard& shard, const Check& c) {
+  SiteState& siteFor(Shard& shard, const Check& c, std::int64_t now) {
     const TargetPtr& t = c.request.target;
     auto [it, fresh] = shard.sites.try_emplace(t->id);
     SiteState& st = it->second;
@@ -491,6 +518,15 @@ class IncidentSinkImpl final : public IncidentSink {
     } else if (!st.target) {
       // Recovered from the database: the projection follows the event we resumed.
       if (t->ssl_expiry_date != 0) st.ssl_day = static_cast<std::int32_t>(floorDiv(t->ssl_expiry_date, 86400));
+      // The consecutive-failure count continues across a restart, unless the last failure the
+      // previous process counted is older than one interval plus restart slack: then those
+      // failures are no longer "consecutive" with this result.
+      if (st.resumed_failures > 0 && st.phase == Phase::kSeemsDown &&
+          now - st.resumed_failures_at_ms <= static_cast<std::int64_t>(t->interval_s) * 1000 + kResumeSlackMs) {
+        st.fail_count = std::max(st.fail_count, st.resumed_failures);
+        counter("incidents.resumed_failure_counts").fetch_add(1, std::memory_order_relaxed);
+      }
+      st.resumed_failures = 0;
     }
     st.target = t;
     st.blog_id = t->blog_id;
@@ -590,13 +626,24 @@ class IncidentSinkImpl final : public IncidentSink {
       st.held = false;  // the held failure was a blip: nothing to open
       counter("detection.held.cleared.count").fetch_add(1, std::memory_order_relaxed);
     }
-    bool had_retry = st.fail_count > 0;
     st.fail_count = 0;
     st.deferred_until_ms = 0;
-    if (st.phase == Phase::kUp && st.projected == SiteStatus::kRunning) {
-      (void)had_retry;
-      return;
+    if (st.early_verdict || (st.verifying && st.parallel_escalation)) {
+      // The last local check succeeded: the parallel escalation's votes count for nothing,
+      // whatever they say (no false alarm, no Down).
+      st.early_verdict.reset();
+      counter("detection.verifier.parallel_discarded.count").fetch_add(1, std::memory_order_relaxed);
     }
+    if (st.phase == Phase::kUnconfirmed) {
+      // Low-confidence DNS failures that never opened anything: nothing to close.
+      st.phase = Phase::kUp;
+      st.verifying = false;
+      ++st.generation;
+      st.last_failure.reset();
+      st.first_fail_ms = 0;
+      counter("detection.low_confidence_dns.cleared.count").fetch_add(1, std::memory_order_relaxed);
+    }
+    if (st.phase == Phase::kUp && st.projected == SiteStatus::kRunning) return;
     const Phase was = st.phase;
     const char* reason = was == Phase::kDown ? "verifier_cleared" : "probe_cleared";
     json meta = evidence::local(c);
@@ -655,7 +702,7 @@ class IncidentSinkImpl final : public IncidentSink {
       meta["rule"] = "maintenance";
       meta["maintenance_start"] = evidence::rfc3339(st.target->config->maintenance_start * 1000);
       meta["maintenance_end"] = evidence::rfc3339(st.target->config->maintenance_end * 1000);
-      if (st.phase != Phase::kUp || st.projected != SiteStatus::kRunning) {
+      if (st.phase == Phase::kSeemsDown || st.phase == Phase::kDown || st.projected != SiteStatus::kRunning) {
         submit(EventMutation::close(identity(st, siteId(st)), "maintenance_swallowed", evidence::dump(meta), SiteStatus::kRunning));
       }
       audit(st, "maintenance_active", "failure swallowed during maintenance", meta);
@@ -664,6 +711,7 @@ class IncidentSinkImpl final : public IncidentSink {
       st.projected = SiteStatus::kRunning;
       st.fail_count = 0;
       st.verifying = false;
+      st.early_verdict.reset();
       st.down_notified = false;
       ++st.generation;
       return;
@@ -680,7 +728,7 @@ class IncidentSinkImpl final : public IncidentSink {
     // Unknown, not Down: while the monitor is the suspect, its connect/timeout/DNS failures
     // say nothing about the site. Nothing opens, nothing escalates, nothing is counted.
     if (infra && window_.suspect()) {
-      counter("detection.unknown.suppressed.count").fetch_add(1, std::memory_order_relaxed);
+      suppressAsUnknown(st, c, now);
       return;
     }
 
@@ -738,15 +786,27 @@ class IncidentSinkImpl final : public IncidentSink {
       st.fail_count = std::max(st.fail_count, std::min(st.maint_streak + 1, num_of_checks_));
       st.maint_streak = 0;
     }
-    if (st.phase == Phase::kUp) {
+    const bool low_confidence = o_.low_confidence_dns && isLowConfidenceDns(c);
+    if (st.phase == Phase::kUp && low_confidence) {
+      // compat §3.8: the resolver gave no answer, which may be our own resolver's fault. Count
+      // the failure, open nothing; the verifiers decide.
+      st.phase = Phase::kUnconfirmed;
+      ++st.generation;
+      st.down_notified = false;
+      count("detection.low_confidence_dns", &c);
+    } else if (st.phase == Phase::kUp || (st.phase == Phase::kUnconfirmed && !low_confidence)) {
+      // A first failure, or the first definite one after low-confidence DNS failures (whose
+      // count carries on; a verification in flight stays valid, so no generation bump).
+      const bool after_dns = st.phase == Phase::kUnconfirmed;
       json meta = evidence::local(c);
-      meta["rule"] = "first_failure";
+      meta["rule"] = after_dns ? "failure_after_low_confidence_dns" : "first_failure";
+      if (after_dns) meta["local_failures"] = st.fail_count;
       submit(EventMutation::open(identity(st, siteId(st)), Severity::kSeemsDown, "Seems Down", evidence::dump(meta),
                                  SiteStatus::kDown));
       st.phase = Phase::kSeemsDown;
       st.projected = SiteStatus::kDown;
       st.opened_ms = now;
-      ++st.generation;
+      if (!after_dns) ++st.generation;
       st.down_notified = false;
       count("detection.seems_down.open", &c);
       timer("detection.first_failure_to_seems_down", now - st.first_fail_ms);
@@ -754,25 +814,77 @@ class IncidentSinkImpl final : public IncidentSink {
     // F3: more local evidence first.
     if (st.fail_count < num_of_checks_) {
       json meta{{"attempt", st.fail_count}, {"of", num_of_checks_}, {"http_code", c.result.http_code},
-                {"error_code", static_cast<int>(c.result.error)}, {"rule", "local_retry"}};
+                {"error_code", static_cast<int>(c.result.error)}, {"rule", "local_retry"},
+                {"local_failures", st.fail_count}, {"at_ms", now}};
+      if (st.phase == Phase::kUnconfirmed) meta["low_confidence_dns_failure"] = true;
       audit(st, "retry_dispatched", "retry " + std::to_string(st.fail_count) + " of " + std::to_string(num_of_checks_),
             meta);
+      // The next local check is the last one: ask the verifiers now, in parallel with it.
+      if (st.fail_count == num_of_checks_ - 1 && o_.parallel_escalation && !st.verifying && !st.early_verdict &&
+          st.deferred_until_ms <= now && d_.verifier && d_.verifier->configured() > 0) {
+        escalate(st, cp, now, true);
+      }
       return;
     }
-    // F4: escalate (once at a time; not before a deferral's back-off has passed).
-    if (st.verifying) return;
+    // F4: the local evidence is complete. A parallel escalation's verdict that is already in
+    // applies now; one still in flight applies when it arrives — unless it started so long
+    // ago (the last local check came late, e.g. on the normal cadence) that its votes are
+    // stale: then it is dropped and the verifiers are asked afresh.
+    const std::int64_t max_age_ms = static_cast<std::int64_t>(o_.parallel_escalation_max_age_s) * 1000;
+    if (st.early_verdict) {
+      std::shared_ptr<Verification> v = std::move(st.early_verdict);
+      if (now - st.escalated_ms <= max_age_ms) {
+        applyVerdict(st, *v, now);
+        return;
+      }
+      counter("detection.verifier.parallel_expired.count").fetch_add(1, std::memory_order_relaxed);
+    } else if (st.verifying) {
+      if (!st.parallel_escalation || now - st.escalated_ms <= max_age_ms) return;
+      counter("detection.verifier.parallel_expired.count").fetch_add(1, std::memory_order_relaxed);
+      st.verifying = false;  // escalate() bumps the generation: the old verdict will be stale
+    }
     if (st.deferred_until_ms > now) {
       counter("detection.verifier.deferred_retry_skipped.count").fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    escalate(st, cp, now);
+    escalate(st, cp, now, false);
   }
 
-  void escalate(SiteState& st, const CheckPtr& cp, std::int64_t now) {
+  // "Unknown, not Down": the failure says nothing about the site. Besides the counter, one
+  // audit row per site per suspect episode, at most suspect_site_audits rows per episode, so
+  // a fleet-wide storm writes a sample of its sites plus the totals on the leaving row instead
+  // of one row per failure (docs/incidents.md).
+  void suppressAsUnknown(const SiteState& st, const Check& c, std::int64_t now) {
+    counter("detection.unknown.suppressed.count").fetch_add(1, std::memory_order_relaxed);
+    if (o_.suspect_site_audits <= 0) return;
+    std::uint64_t site = siteId(st);
+    {
+      std::lock_guard lock(suspect_audit_mu_);
+      ++suspect_suppressed_;
+      if (suspect_audited_.count(site) != 0) return;
+      if (suspect_audited_.size() >= static_cast<std::size_t>(o_.suspect_site_audits)) {
+        ++suspect_audits_skipped_;
+        counter("detection.unknown.site_audit_skipped.count").fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      suspect_audited_.insert(site);
+    }
+    json meta = evidence::local(c);
+    meta["rule"] = "monitor_suspect";
+    meta["at"] = evidence::rfc3339(now);
+    meta["local_failures"] = st.fail_count;  // frozen while the monitor is the suspect
+    audit(st, "alert_suppressed", "monitor suspect: failure treated as Unknown, not Down", meta);
+    counter("detection.unknown.site_audit.count").fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void escalate(SiteState& st, const CheckPtr& cp, std::int64_t now, bool parallel) {
     std::uint64_t site = siteId(st);
     count("detection.verifier.escalation", nullptr);
+    if (parallel) counter("detection.verifier.parallel_escalation.count").fetch_add(1, std::memory_order_relaxed);
     timer("detection.first_failure_to_verification", now - st.first_fail_ms);
     st.verifying = true;
+    st.parallel_escalation = parallel;
+    st.escalated_ms = now;
     std::uint32_t gen = ++st.generation;
     std::size_t n = d_.verifier ? d_.verifier->configured() : 0;
     if (n == 0) {
@@ -783,8 +895,14 @@ class IncidentSinkImpl final : public IncidentSink {
       onVerified(st, gen, v, now);
       return;
     }
-    audit(st, "veriflier_sent", "escalating to " + std::to_string(n) + " verifiers",
-          {{"rule", "escalation"}, {"failures", st.fail_count}, {"local", evidence::local(*cp)}});
+    json meta{{"rule", parallel ? "parallel_escalation" : "escalation"},
+              {"failures", st.fail_count},
+              {"local", evidence::local(*cp)},
+              {"local_failures", st.fail_count},
+              {"at_ms", now}};
+    if (parallel) meta["parallel_with_local_check"] = num_of_checks_;
+    if (st.phase == Phase::kUnconfirmed) meta["low_confidence_dns_failure"] = true;
+    audit(st, "veriflier_sent", "escalating to " + std::to_string(n) + " verifiers", meta);
     outstanding_.fetch_add(1, std::memory_order_relaxed);
     d_.verifier->verify(st.target, cp->result, [this, gate = gate_, site, gen](Verification v) {
       std::lock_guard lock(gate->mu);
@@ -799,12 +917,23 @@ class IncidentSinkImpl final : public IncidentSink {
   }
 
   void onVerified(SiteState& st, std::uint32_t gen, const Verification& v, std::int64_t now) {
-    if (!st.verifying || gen != st.generation || st.phase != Phase::kSeemsDown) {
+    if (!st.verifying || gen != st.generation || (st.phase != Phase::kSeemsDown && st.phase != Phase::kUnconfirmed)) {
       // The site recovered (or was swallowed) while the verifiers were looking.
       counter("detection.verifier.stale_verdict.count").fetch_add(1, std::memory_order_relaxed);
       return;
     }
     st.verifying = false;
+    if (st.fail_count < num_of_checks_) {
+      // A parallel escalation answered before the last local check: its votes wait for it.
+      st.early_verdict = std::make_shared<Verification>(v);
+      counter("detection.verifier.parallel_parked.count").fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    applyVerdict(st, v, now);
+  }
+
+  // The decision, once both the local evidence (num_of_checks failures) and the verdict are in.
+  void applyVerdict(SiteState& st, const Verification& v, std::int64_t now) {
     for (const VerifierVote& vote : v.votes) {
       std::string what = vote.isVote() ? (vote.outcome == VerifierVote::Outcome::kDown ? "down" : "up")
                                        : std::string(toString(vote.outcome));
@@ -850,8 +979,10 @@ class IncidentSinkImpl final : public IncidentSink {
     meta["verifier_results"] = evidence::verifierResults(v);
     meta["verifier_confirmed"] = true;
     meta["rule"] = v.decision == Verification::Decision::kNoVerifiers ? "no_verifiers_configured" : "verifier_quorum";
+    const bool unconfirmed = st.phase == Phase::kUnconfirmed;
     if (inMaintenance(st, now)) {
-      submit(EventMutation::close(identity(st, site), "maintenance_swallowed", evidence::dump(meta), SiteStatus::kRunning));
+      if (!unconfirmed || st.projected != SiteStatus::kRunning)
+        submit(EventMutation::close(identity(st, site), "maintenance_swallowed", evidence::dump(meta), SiteStatus::kRunning));
       audit(st, "maintenance_active", "downtime suppressed during maintenance", {{"rule", "maintenance"}});
       st.phase = Phase::kUp;
       st.projected = SiteStatus::kRunning;
@@ -859,8 +990,19 @@ class IncidentSinkImpl final : public IncidentSink {
       ++st.generation;
       return;
     }
-    submit(EventMutation::promote(identity(st, site), Severity::kDown, "Down", "verifier_confirmed", evidence::dump(meta),
-                                  SiteStatus::kConfirmedDown));
+    if (unconfirmed) {
+      // compat §3.8: nothing was open for low-confidence DNS failures; the verifiers' word
+      // opens Down directly (transition `opened`, severity 4) and projects 2.
+      meta["opened_after_verifier_confirmation"] = true;
+      meta["low_confidence_dns_failure"] = true;
+      meta["local_failures"] = st.fail_count;
+      submit(EventMutation::open(identity(st, site), Severity::kDown, "Down", evidence::dump(meta),
+                                 SiteStatus::kConfirmedDown));
+      st.opened_ms = now;
+    } else {
+      submit(EventMutation::promote(identity(st, site), Severity::kDown, "Down", "verifier_confirmed",
+                                    evidence::dump(meta), SiteStatus::kConfirmedDown));
+    }
     st.phase = Phase::kDown;
     st.projected = SiteStatus::kConfirmedDown;
     st.down_ms = now;
@@ -903,9 +1045,12 @@ class IncidentSinkImpl final : public IncidentSink {
     meta["votes"] = evidence::votes(v);
     meta["rule"] = "verifier_disagreed";
     if (local) meta["local"] = evidence::local(*local);
-    submit(EventMutation::close(identity(st, site), "false_alarm", evidence::dump(meta), SiteStatus::kRunning));
+    // Low-confidence DNS failures opened nothing, so there is nothing to close (unless the
+    // projection was off on its own).
+    if (st.phase != Phase::kUnconfirmed || st.projected != SiteStatus::kRunning)
+      submit(EventMutation::close(identity(st, site), "false_alarm", evidence::dump(meta), SiteStatus::kRunning));
     count("detection.verifier.false_alarm", local);
-    timer("detection.seems_down_to_false_alarm", now - st.opened_ms);
+    if (st.phase == Phase::kSeemsDown) timer("detection.seems_down_to_false_alarm", now - st.opened_ms);
     st.phase = Phase::kUp;
     st.projected = SiteStatus::kRunning;
     st.fail_count = 0;
@@ -1027,6 +1172,17 @@ class IncidentSinkImpl final : public IncidentSink {
               {"enter_ratio", o_.correlation.enter_ratio},
               {"exit_ratio", o_.correlation.exit_ratio},
               {"at", evidence::rfc3339(now)}};
+    if (entered) {
+      meta["site_audit_limit"] = o_.suspect_site_audits;
+    } else {
+      // What the episode suppressed, including the sites past the per-site row limit.
+      std::lock_guard lock(suspect_audit_mu_);
+      meta["suppressed_failures"] = suspect_suppressed_;
+      meta["site_audit_rows"] = suspect_audited_.size();
+      meta["suppressed_failures_without_site_row"] = suspect_audits_skipped_;
+      suspect_audited_.clear();
+      suspect_suppressed_ = suspect_audits_skipped_ = 0;
+    }
     std::string detail = entered ? "monitor suspect: correlated connect/timeout/DNS failures across sites; "
                                    "such failures are Unknown, not Down"
                                  : "monitor no longer suspect: failure share back under the exit threshold";
@@ -1066,6 +1222,12 @@ class IncidentSinkImpl final : public IncidentSink {
   std::atomic<bool> recovery_stop_{false};
   std::atomic<bool> recovered_{false};
   std::vector<std::uint64_t> recovered_sites_;
+
+  // Per-site "Unknown, not Down" audit rows of the current suspect episode.
+  std::mutex suspect_audit_mu_;
+  std::unordered_set<std::uint64_t> suspect_audited_;
+  std::int64_t suspect_suppressed_ = 0;
+  std::int64_t suspect_audits_skipped_ = 0;
 
   std::mutex timers_mu_;
   std::multimap<std::int64_t, Work> timers_;
@@ -1113,6 +1275,10 @@ void registerIncidentSink(StageRegistry& registry) {
          o.post_recovery_suppression = m.getBool("post_recovery_suppression", true);
          o.write_ssl_expiry = m.getBool("write_ssl_expiry", true);
          o.tick_ms = static_cast<int>(m.getInt("tick_ms", 250, 10, 10000));
+         o.parallel_escalation = m.getBool("parallel_escalation", true);
+         o.parallel_escalation_max_age_s = static_cast<int>(m.getInt("parallel_escalation_max_age_s", 30, 1, 3600));
+         o.low_confidence_dns = m.getBool("low_confidence_dns", true);
+         o.suspect_site_audits = static_cast<int>(m.getInt("suspect_site_audits", 1000, 0, 10'000'000));
          o.source = m.getString("source", "");
          ConfigMap c = m.child("correlation");
          CorrelationOptions& k = o.correlation;

@@ -64,6 +64,19 @@ struct IncidentOptions {
   bool post_recovery_suppression = true;  // compat §3.8
   bool write_ssl_expiry = true;     // jetpack_monitor_sites.ssl_expiry_date on date change
   int tick_ms = 250;                // correlation + held-failure timer; 0 = caller ticks (tests)
+  // Escalate to the verifiers in parallel with the last local confirmation check (when
+  // num_of_checks − 1 failures are in): their verdict counts only once that check has failed
+  // too, and only if it failed within `parallel_escalation_max_age_s` of the escalation; a
+  // success in between discards it (no false alarm). docs/incidents.md "Detection latency".
+  bool parallel_escalation = true;
+  int parallel_escalation_max_age_s = 30;
+  // compat §3.8 low-confidence DNS: connect/timeout failures whose DNS lookup got no answer
+  // (DNS timeout, SERVFAIL, resolver error; not NXDOMAIN) count retries without opening Seems
+  // Down; verifier confirmation opens Down directly.
+  bool low_confidence_dns = true;
+  // Per-site audit rows for failures suppressed while the monitor is the suspect: one per
+  // site per suspect episode, at most this many per episode (0 = fleet-wide rows only).
+  int suspect_site_audits = 1000;
   std::string source;               // transition/audit source; "" = runtime.host_id / hostname
   CorrelationOptions correlation;
 };

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <thread>
 
+#include "pipeline/due_wheel.h"
+#include "pipeline/runner.h"
 #include "tests/stages/incidents/incident_test_support.h"
 
 namespace tidewatch::stages::test {
@@ -584,10 +586,10 @@ TEST(Incident, RecoveryRacingAnEscalationIgnoresTheLateVerdict) {
   auto t = target({.id = 1});
   e.feed(http503(t, e.now));
   e.advance(10 * kSec);
-  e.feed(http503(t, e.now));
-  e.advance(10 * kSec);
-  e.feed(http503(t, e.now), false);  // escalates; the verdict stays parked
+  e.feed(http503(t, e.now), false);  // escalates in parallel with the third check; the verdict stays parked
   for (int i = 0; i < 2000 && e.verifier->calls.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now), false);  // the local evidence is complete; the verdict is still out
   EXPECT_EQ(e.verifier->calls.load(), 1);
   EXPECT_FALSE(e.sink->waitIdle(std::chrono::milliseconds(50)));  // a verdict is outstanding
   e.feed(ok(t, e.now), false);  // queued on the site's shard before the verdict
@@ -641,7 +643,7 @@ TEST(Incident, AVerdictFromAnotherThreadIsProcessedPromptlyWhileTheTickerRuns) {
   e.verifier->park = true;
   auto t = target({.id = 1});
   e.feed(http503(t, e.now));
-  e.feed(http503(t, e.now));
+  e.feed(http503(t, e.now), false);  // escalates (in parallel with the third check)
   e.feed(http503(t, e.now), false);
   for (int i = 0; i < 2000 && e.verifier->calls.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the worker is asleep again
@@ -662,6 +664,341 @@ TEST(Incident, NoVerifiersConfiguredConfirmsAtOnce) {
   EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.rule') FROM jetmon_event_transitions WHERE reason = 'verifier_confirmed'"),
             "no_verifiers_configured");
   EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+// ---- detection latency: parallel escalation ----------------------------------------------
+
+// Polls (without waiting for the engine to be idle, which it is not while a verdict is out).
+void waitForCalls(Engine& e, int calls) {
+  for (int i = 0; i < 4000 && e.verifier->calls.load() < calls; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+TEST(Incident, ParallelEscalationStartsWithTheLastLocalCheckAndCountsOnlyOnceItFails) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->park = true;
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now), false);
+  waitForCalls(e, 1);
+  // Two local failures: the verifiers are already asked, in parallel with the third check.
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  e.verifier->releaseAll(FakeVerifier::confirmed());
+  e.idle();
+  // Their confirmation alone decides nothing: Jetmon's three local failures come first.
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  EXPECT_EQ(siteStatus(e, 1), 0);
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  EXPECT_EQ(e.metrics.counter("detection.verifier.parallel_parked.count").load(), 1u);
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(reasons(e), "opened,verifier_confirmed");
+  EXPECT_EQ(siteStatus(e, 1), 2);
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(e.notifier.count(2), 1);
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.rule') FROM jetmon_audit_log WHERE detail LIKE 'escalating%'"),
+            "parallel_escalation");
+  // The local evidence on the promotion is the third failure.
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.http_code') FROM jetmon_event_transitions WHERE reason = 'verifier_confirmed'"),
+            "503");
+}
+
+TEST(Incident, ParallelEscalationWaitsForAVerdictThatArrivesAfterTheLastLocalFailure) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->park = true;
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now), false);
+  waitForCalls(e, 1);
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now), false);  // the third failure comes before the verdict
+  EXPECT_FALSE(e.sink->waitIdle(std::chrono::milliseconds(50)));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  e.verifier->releaseAll(FakeVerifier::confirmed());
+  e.idle();
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+TEST(Incident, ParallelEscalationIsDiscardedWithoutFalseAlarmWhenTheLastLocalCheckSucceeds) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+  e.advance(10 * kSec);
+  e.feed(ok(t, e.now));
+  // The verifiers disagreed, but the site recovered before the third local failure: a
+  // probe_cleared recovery, not a false alarm.
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/probe_cleared");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_false_positives"), 0);
+  EXPECT_EQ(e.metrics.counter("detection.verifier.parallel_discarded.count").load(), 1u);
+  // The discarded verdict is gone: a new outage needs its own escalation.
+  e.advance(10 * kMin);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::confirmed(); };
+  failThrice(e, t);
+  EXPECT_EQ(e.verifier->calls.load(), 2);
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/probe_cleared | Down/4/open");
+}
+
+TEST(Incident, AStaleParallelVerdictIsReplacedByAFreshEscalation) {
+  Engine e;
+  e.addSite(1);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));  // parallel escalation: "up" (parked)
+  // The third check comes a whole interval later (no follow-up): those votes are too old.
+  e.advance(60 * kSec);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::confirmed(); };
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(e.verifier->calls.load(), 2);
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_false_positives"), 0);
+  EXPECT_EQ(e.metrics.counter("detection.verifier.parallel_expired.count").load(), 1u);
+}
+
+// The worst case the issue sets the target for, replayed on the fake clock with the runner's
+// own follow-up rule (followUpDue) and the real cadence: a 60 s site starts timing out just
+// after a good check; every local check and every verifier spends the 10 s deadline.
+// Down must come within 60 + 30 s of the failure starting.
+TEST(Incident, TimeoutsAtASixtySecondIntervalAreDownWithinNinetySeconds) {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.hold_ms = 3000;  // the production hold of a first timeout
+  Engine e(o);
+  e.addSite(1);
+  e.verifier->park = true;
+  auto t = target({.id = 1, .interval_s = 60});
+  constexpr std::int64_t kDeadlineS = 10, kRetryS = 10;
+  const std::int64_t t0 = e.now;  // the failure starts right after a good check
+  auto at = [&](std::int64_t s) { e.now = t0 + s * kSec; };
+  // Check 1: the next regular one, one cadence (57 s) later.
+  std::int64_t dispatched = DueWheel::cadenceFor(60);
+  at(dispatched + kDeadlineS);
+  e.feed(timeout(t, e.now));
+  // Check 2: followed up from check 1's dispatch, i.e. as soon as it timed out.
+  std::int64_t next = followUpDue(dispatched * kSec + t0, (t0 / kSec) + dispatched + kDeadlineS, kRetryS) - t0 / kSec;
+  EXPECT_EQ(next, dispatched + kDeadlineS);
+  dispatched = next;
+  at(dispatched + 3);  // the hold of check 1's failure ends 3 s after it: Seems Down
+  e.tick();
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  at(dispatched + kDeadlineS);
+  e.feed(timeout(t, e.now), false);  // second failure: the verifiers start now
+  waitForCalls(e, 1);
+  ASSERT_EQ(e.verifier->calls.load(), 1);
+  const std::int64_t escalated = dispatched + kDeadlineS;
+  // Check 3, dispatched as check 2 ends; the verifiers' own probes time out meanwhile.
+  next = followUpDue(dispatched * kSec + t0, (t0 / kSec) + dispatched + kDeadlineS, kRetryS) - t0 / kSec;
+  dispatched = next;
+  const std::int64_t verdict_at = escalated + kDeadlineS;
+  at(verdict_at);
+  e.verifier->releaseAll(FakeVerifier::confirmed());
+  e.idle();
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  at(dispatched + kDeadlineS);
+  e.feed(timeout(t, e.now));
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  const std::int64_t down_s = (e.now - t0) / kSec;
+  std::printf("timeout at a 60 s interval: Down %lld s after the failure started\n", static_cast<long long>(down_s));
+  EXPECT_EQ(down_s, 57 + 3 * kDeadlineS);
+  EXPECT_LE(down_s, 60 + 30);
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+// ---- low-confidence DNS (compat §3.8) -----------------------------------------------------
+
+CheckPtr dnsFailure(const TargetPtr& t, std::int64_t now, DnsErrorKind kind, ErrorCode error = ErrorCode::kConnect) {
+  return check(t, now, 0, error, kind);
+}
+
+TEST(Incident, LowConfidenceDnsFailuresOpenNothingUntilTheVerifiersConfirmThenDownOpensDirectly) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(dnsFailure(t, e.now, DnsErrorKind::kTimeout, ErrorCode::kTimeout));
+  e.advance(10 * kSec);
+  e.feed(dnsFailure(t, e.now, DnsErrorKind::kServFail));
+  // No Seems Down, no projection; the retries are counted and audited.
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  EXPECT_EQ(e.s("SELECT GROUP_CONCAT(detail ORDER BY id) FROM jetmon_audit_log WHERE event_type = 'retry_dispatched'"),
+            "retry 1 of 3,retry 2 of 3");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE JSON_EXTRACT(metadata, '$.low_confidence_dns_failure') = true"), 3);
+  EXPECT_EQ(e.sink->allowFollowUp(*dnsFailure(t, e.now, DnsErrorKind::kServFail)), true);
+  e.advance(10 * kSec);
+  e.feed(dnsFailure(t, e.now, DnsErrorKind::kResolverError));
+  EXPECT_EQ(httpEvents(e), "Down/4/open");
+  EXPECT_EQ(reasons(e), "opened");
+  EXPECT_EQ(siteStatus(e, 1), 2);
+  EXPECT_EQ(e.s("SELECT JSON_EXTRACT(metadata, '$.opened_after_verifier_confirmation') FROM jetmon_events"), "true");
+  EXPECT_EQ(e.s("SELECT JSON_EXTRACT(metadata, '$.low_confidence_dns_failure') FROM jetmon_events"), "true");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.verifier_quorum') FROM jetmon_events"), "3");
+  EXPECT_EQ(e.notifier.count(2), 1);
+  // From here it is an ordinary Down.
+  e.feed(ok(t, e.now));
+  EXPECT_EQ(reasons(e), "opened,verifier_cleared");
+  EXPECT_EQ(siteStatus(e, 1), 1);
+}
+
+TEST(Incident, NxdomainIsADefiniteAnswerAndOpensSeemsDownAtOnce) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(dnsFailure(t, e.now, DnsErrorKind::kNxDomain));
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  EXPECT_EQ(siteStatus(e, 1), 0);
+}
+
+TEST(Incident, LowConfidenceDnsDisagreementOrRecoveryLeavesNoEvent) {
+  Engine e;
+  e.addSite(1);
+  e.addSite(2);
+  e.verifier->decide = [](const TargetPtr&) { return FakeVerifier::disagreed(); };
+  auto t1 = target({.id = 1});
+  failThrice(e, t1, [](const TargetPtr& t, std::int64_t now) { return dnsFailure(t, now, DnsErrorKind::kTimeout); });
+  // The verifiers reached it: a false positive of the local check, nothing to close.
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_false_positives"), 1);
+  EXPECT_EQ(siteStatus(e, 1), 1);
+  // Site 2 resolves again before the third check: nothing was opened, nothing is written.
+  auto t2 = target({.id = 2});
+  e.feed(dnsFailure(t2, e.now, DnsErrorKind::kServFail));
+  e.feed(ok(t2, e.now));
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
+  EXPECT_EQ(siteStatus(e, 2), 1);
+  EXPECT_EQ(e.notifier.all().size(), 0u);
+  // Healthy again: its next healthy check is not even wanted.
+  EXPECT_FALSE(e.sink->wants(*ok(t2, e.now)));
+}
+
+TEST(Incident, ADefiniteFailureAfterLowConfidenceDnsOpensSeemsDownAndKeepsTheCount) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(dnsFailure(t, e.now, DnsErrorKind::kTimeout, ErrorCode::kTimeout));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));  // the site answers after all: a 503 is its own word
+  EXPECT_EQ(httpEvents(e), "Seems Down/3/open");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(metadata, '$.rule') FROM jetmon_events"), "failure_after_low_confidence_dns");
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'retry_dispatched' ORDER BY id DESC LIMIT 1"),
+            "retry 2 of 3");
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));
+  EXPECT_EQ(reasons(e), "opened,verifier_confirmed");
+  EXPECT_EQ(e.verifier->calls.load(), 1);
+}
+
+// ---- Unknown, not Down: per-site audit rows ------------------------------------------------
+
+TEST(Incident, SuppressedSitesWhileSuspectGetOneAuditRowEachUpToTheEpisodeLimit) {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.window_s = 10;
+  o.correlation.min_results = 40;
+  o.correlation.exit_windows = 1;
+  o.suspect_site_audits = 5;
+  Engine e(o);
+  std::vector<TargetPtr> fleet;
+  for (std::uint64_t id = 1; id <= 60; ++id) fleet.push_back(target({.id = id}));
+  // Half the fleet fails at once: not yet the suspect, so the first ones open incidents.
+  for (auto& t : fleet) e.feed(t->id <= 30 ? refused(t, e.now) : ok(t, e.now), false);
+  e.idle();
+  e.tick();
+  ASSERT_TRUE(e.sink->monitorSuspect());
+  long long open_before = e.n("SELECT COUNT(*) FROM jetmon_events");
+  // Three more rounds of failures while suspect: suppressed, one row per site, five sites.
+  for (int round = 0; round < 3; ++round) {
+    e.advance(1 * kSec);
+    for (std::size_t i = 0; i < 30; ++i) e.feed(timeout(fleet[i], e.now), false);
+    e.idle();
+  }
+  const std::string rows = "SELECT COUNT(*) FROM jetmon_audit_log WHERE blog_id IS NOT NULL AND event_type = "
+                           "'alert_suppressed' AND detail = 'monitor suspect: failure treated as Unknown, not Down'";
+  EXPECT_EQ(e.n(rows), 5);
+  EXPECT_EQ(e.n("SELECT COUNT(DISTINCT blog_id) FROM jetmon_audit_log WHERE detail LIKE 'monitor suspect: failure%'"), 5);
+  // A row for a site with an open incident is linked to it.
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_audit_log WHERE detail LIKE 'monitor suspect: failure%' AND event_id IS NULL"),
+            open_before > 0 ? 0 : 5);
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), open_before);
+  EXPECT_EQ(e.metrics.counter("detection.unknown.suppressed.count").load(), 90u);
+  // Leaving: the fleet-wide row carries the totals, including what got no row of its own.
+  for (int sec = 0; sec < 40 && e.sink->monitorSuspect(); ++sec) {
+    for (auto& t : fleet) e.feed(ok(t, e.now), false);
+    e.idle();
+    e.advance(1 * kSec);
+    e.tick();
+  }
+  ASSERT_FALSE(e.sink->monitorSuspect());
+  std::string left = "(SELECT metadata FROM jetmon_audit_log WHERE blog_id IS NULL AND detail LIKE 'monitor no longer%')";
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(" + left + ", '$.suppressed_failures')"), "90");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(" + left + ", '$.site_audit_rows')"), "5");
+  EXPECT_EQ(e.s("SELECT JSON_VALUE(" + left + ", '$.suppressed_failures_without_site_row')"), "75");
+  // A new episode (after the healthy window has aged out) starts a new sample.
+  e.advance(11 * kSec);
+  for (auto& t : fleet) e.feed(t->id <= 30 ? refused(t, e.now) : ok(t, e.now), false);
+  e.idle();
+  e.tick();
+  ASSERT_TRUE(e.sink->monitorSuspect());
+  e.advance(1 * kSec);
+  for (std::size_t i = 0; i < 30; ++i) e.feed(timeout(fleet[i], e.now), false);
+  e.idle();
+  EXPECT_EQ(e.n(rows), 10);
+}
+
+// ---- restart: the failure count carries on ---------------------------------------------------
+
+TEST(Incident, RestartContinuesTheFailureCountOfASeemsDown) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));  // two of three
+  int calls_before = e.verifier->calls.load();  // the parallel escalation's verdict dies with the process
+  e.restart();
+  ASSERT_TRUE(e.sink->waitIdle(std::chrono::seconds(20)));
+  auto r = target({.id = 1, .status = SiteStatus::kDown});
+  e.advance(30 * kSec);
+  e.feed(http503(r, e.now));  // the third consecutive failure: escalate now, not after two more
+  EXPECT_EQ(e.verifier->calls.load(), calls_before + 1);
+  EXPECT_EQ(e.metrics.counter("incidents.resumed_failure_counts").load(), 1u);
+  // Finished exactly once: promoted (not reopened), then cleared.
+  e.feed(ok(r, e.now));
+  EXPECT_EQ(reasons(e), "opened,verifier_confirmed,verifier_cleared");
+  EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 1);
+  EXPECT_EQ(e.notifier.count(2), 1);
+}
+
+TEST(Incident, RestartAfterALongOutageStartsTheCountAgain) {
+  Engine e;
+  e.addSite(1);
+  auto t = target({.id = 1});
+  e.feed(http503(t, e.now));
+  e.advance(10 * kSec);
+  e.feed(http503(t, e.now));
+  int calls_before = e.verifier->calls.load();
+  e.restart();
+  ASSERT_TRUE(e.sink->waitIdle(std::chrono::seconds(20)));
+  // The monitor was away for an hour: those two failures are not "consecutive" with this one.
+  e.advance(60 * kMin);
+  auto r = target({.id = 1, .status = SiteStatus::kDown});
+  e.feed(http503(r, e.now));
+  EXPECT_EQ(e.s("SELECT detail FROM jetmon_audit_log WHERE event_type = 'retry_dispatched' ORDER BY id DESC LIMIT 1"),
+            "retry 2 of 3");
+  EXPECT_EQ(e.metrics.counter("incidents.resumed_failure_counts").load(), 0u);
+  e.advance(10 * kSec);
+  e.feed(http503(r, e.now));
+  EXPECT_EQ(reasons(e), "opened,verifier_confirmed");
+  EXPECT_EQ(e.verifier->calls.load(), calls_before + 1);
 }
 
 }  // namespace

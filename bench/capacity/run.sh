@@ -5,6 +5,11 @@
 #
 #   bench/capacity/run.sh N [interval_s=300] [window_s=interval+60] [build-dir=build]
 #
+# Replay detection (§8): when the window is at least 23 minutes, GET on 25 hosts drawn with the
+# seed 8675309 answers 503 from minute 3 for 20 minutes (the fixture's offset/duration). Judged
+# from the failures sink.log writes: each host must fail within interval + 30 s of the start,
+# must not fail after the end + 30 s, and no other host may fail at all.
+#
 # Pinning (BENCHMARKING.md): the fixture (HTTP + DNS) on CPU 0, tidewatch on CPU 1. Every 15 s
 # the CPU (utime+stime from /proc/PID/stat), RSS and open FDs of both are sampled. At the end:
 # the observer summary (coverage, never-seen, stale, last-seen age percentiles, expected request
@@ -48,7 +53,7 @@ cat > "$out/tidewatch.yaml" <<YAML
 pipeline:
   source: {type: source.generated, url: "http://site-%07d.fleet.test:${http_port}/", count: ${n}, interval_s: ${interval}}
   probe: {type: probe.http}
-  sink: {type: sink.null}
+  sink: [{type: sink.null}, {type: sink.log, only_failures: true}]
 probe: {allow_private_targets: true, default_timeout_s: 10}
 resolver: {servers: ["127.0.0.1:${dns1}", "127.0.0.1:${dns2}"], cache_min_ttl_s: ${interval}, cache_max_ttl_s: $((interval * 3))}
 admin: {listen: "127.0.0.1:${admin_port}"}
@@ -56,9 +61,29 @@ scheduler: {summary_interval_s: 60}
 YAML
 
 curl -sf "$control/observer/reset" -d "{\"check_interval_seconds\":${interval},\"active_count\":${n}}" > /dev/null
+replay_offset=${REPLAY_OFFSET:-180} replay_duration=${REPLAY_DURATION:-1200}  # env: shorter replays for a smoke run
+if [ "$window" -ge $((replay_offset + replay_duration + 1)) ]; then
+  python3 - "$n" > "$out/replay-hosts.txt" <<'PY'
+import random, sys
+for i in sorted(random.Random(8675309).sample(range(1, int(sys.argv[1]) + 1), 25)):
+    print(f"site-{i:07d}.fleet.test")
+PY
+  python3 - "$out/replay-hosts.txt" "$replay_offset" "$replay_duration" > "$out/replay-failures.json" <<'PY'
+import json, sys
+hosts = open(sys.argv[1]).read().split()
+print(json.dumps({"failures": [{"type": "http_method_status", "host": h, "method": "GET", "status_code": 503,
+                                "offset": int(sys.argv[2]), "duration": int(sys.argv[3])} for h in hosts]}))
+PY
+fi
+udp_errors() { awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $6}' /proc/net/snmp; }
+udp_before=$(udp_errors)
 start=$(date +%s)
 taskset -c 1 "$tw_bin" run --config "$out/tidewatch.yaml" > "$out/tidewatch.log" 2>&1 &
 tw_pid=$!
+if [ -s "$out/replay-failures.json" 2>/dev/null ]; then
+  curl -sf "$control/failures" -d @"$out/replay-failures.json" > /dev/null
+  date -u +%s > "$out/replay-start.txt"
+fi
 
 sample() {  # pid -> "cpu_seconds rss_mb fds"
   local pid=$1 ticks
@@ -78,10 +103,13 @@ echo "$(( $(date +%s) - start )) $(sample "$tw_pid") $(sample "$fixture_pid")" >
 curl -sf "$control/observer/summary" > "$out/observer.json"
 curl -sf "http://127.0.0.1:${admin_port}/status" > "$out/tidewatch-status.json"
 kill -TERM "$tw_pid"; wait "$tw_pid" || true; tw_pid=""
+echo $(( $(udp_errors) - udp_before )) > "$out/udp-rcvbuf-errors.txt"
 
-python3 - "$out" "$n" "$interval" <<'PY'
-import json, sys
+python3 - "$out" "$n" "$interval" "$replay_offset" "$replay_duration" <<'PY'
+import json, os, sys
+from datetime import datetime, timezone
 out, n, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+replay_offset, replay_duration = int(sys.argv[4]), int(sys.argv[5])
 obs = json.load(open(f"{out}/observer.json"))
 st = json.load(open(f"{out}/tidewatch-status.json"))
 rows = [l.split() for l in open(f"{out}/resources.txt").read().splitlines()[1:] if l.strip()]
@@ -91,12 +119,46 @@ tw_core = (float(t1[1]) - float(t0[1])) / wall
 fx_core = (float(t1[4]) - float(t0[4])) / wall
 tw_rss = max(float(r[2]) for r in rows)
 ratio = obs.get("expected_request_ratio")
+# Failed checks by kind (sink.log writes one line per failure) and by minute since start.
+import collections, re
+failures, per_minute = collections.Counter(), collections.Counter()
+replay_hosts = set(open(f"{out}/replay-hosts.txt").read().split()) if os.path.exists(f"{out}/replay-hosts.txt") else set()
+replay_fails, other_fails = collections.defaultdict(list), 0
+for line in open(f"{out}/tidewatch.log", errors="replace"):
+    if " FAIL " not in line: continue
+    host = re.search(r"url=https?://([^:/]+)", line)
+    when = re.match(r"\[(\d+-\d+-\d+ \d+:\d+:\d+\.\d+)\]", line)
+    if host and host.group(1) in replay_hosts and when:
+        t = datetime.strptime(when.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+        replay_fails[host.group(1)].append(t)
+    else:
+        other_fails += 1
+    m = re.search(r"(error=\d+\(\w+\))( dns=\w+)?", line)
+    d = re.search(r'detail="([^"]*)"', line)
+    failures[(m.group(1) + (m.group(2) or "") if m else "?") + (" " + d.group(1) if d else "")] += 1
+    ts = re.match(r"\[(\d+-\d+-\d+ \d+:\d+):", line)
+    if ts: per_minute[ts.group(1)] += 1
+replay = None
+if replay_hosts:
+    start = int(open(f"{out}/replay-start.txt").read()) + replay_offset
+    end = start + replay_duration
+    detect = {h: (min(replay_fails[h]) - start) if replay_fails[h] else None for h in replay_hosts}
+    late_fail = {h: max(replay_fails[h]) - end for h in replay_hosts if replay_fails[h] and max(replay_fails[h]) > end + 30}
+    delays = sorted(d for d in detect.values() if d is not None)
+    replay = {"hosts": len(replay_hosts), "detected": len(delays),
+              "detected_in_time": sum(1 for d in delays if -30 <= d <= interval + 30),
+              "detection_delay_s": {"min": round(delays[0], 1), "max": round(delays[-1], 1)} if delays else None,
+              "failed_after_end": len(late_fail), "failures_on_other_hosts": other_fails}
 gates = {
     "never_seen == 0": obs["never_seen_sites"] == 0,
     "stale == 0": obs["stale_sites"] == 0,
     "coverage == 100%": obs["coverage_percent"] >= 100.0,
     "0.80 <= ratio <= 1.25": ratio is not None and 0.80 <= ratio <= 1.25,
 }
+if replay is not None:
+    gates["replay: 25/25 detected in time, 25/25 recovered, no noise"] = (
+        replay["detected_in_time"] == replay["hosts"] and replay["failed_after_end"] == 0
+        and replay["failures_on_other_hosts"] == 0)
 report = {
     "sites": n, "interval_s": interval,
     "observer": {k: obs.get(k) for k in ("expected_sites", "observed_sites", "never_seen_sites", "stale_sites",
@@ -107,6 +169,10 @@ report = {
                   "checks_per_s": st.get("checks_per_s"), "max_lag_ms": st.get("max_lag_ms"),
                   "failures": st.get("failures"), "tokens": st.get("tokens")},
     "fixture": {"cpu_cores_avg": round(fx_core, 3)},
+    "udp_rcvbuf_errors_machine_wide": int(open(f"{out}/udp-rcvbuf-errors.txt").read()),
+    "failures_by_kind": failures.most_common(10),
+    "failures_by_minute": sorted(per_minute.items()),
+    "replay": replay,
     "gates": gates, "pass": all(gates.values()),
 }
 json.dump(report, open(f"{out}/capacity.json", "w"), indent=2)

@@ -40,7 +40,8 @@ mkdir -p "$out"
 # they would on a dedicated host — needs root for a negative value.
 prio=${NICE:--10}
 [ "$(id -u)" = 0 ] || prio=0
-pin() { local cpu=$1; shift; nice -n "$prio" taskset -c "$cpu" "$@"; }
+# Only ever called in a subshell (&, $(...)): exec keeps $! the measured process itself.
+pin() { local cpu=$1; shift; exec nice -n "$prio" taskset -c "$cpu" "$@"; }
 stack=${STACK:-probe}
 case "$stack" in probe|full) ;; *) echo "STACK must be probe or full (got '$stack')" >&2; exit 2 ;; esac
 fixture_pid="" tw_pid="" verifier_pid="" db_dir=""

@@ -172,6 +172,8 @@ struct Scenario {
   json failure;             // null = none
   std::string expect;       // down | none | tls_expiry | tls_deprecated | maintenance | cooldown
   std::string extra_sql;    // column assignments for the site row
+  // http transitions of a "down" row; "" = Seems Down promoted on confirmation
+  std::string transitions = "";
 };
 
 // One monitor's YAML, beyond the buckets, verifiers and resolver every monitor needs.

@@ -191,6 +191,16 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
 
   auto ev = [&](std::uint64_t id) { return events_[id]; };
   auto deactivate = [&](std::uint64_t id) { return [&, id] { fx_->deactivate(ids[id]); }; };
+  auto siteStatus = [&](std::uint64_t id) {
+    return qi("SELECT site_status FROM jetpack_monitor_sites WHERE jetpack_monitor_site_id = " + std::to_string(id));
+  };
+  // Down is projected with the promotion (one transaction): site_status 2 while it lasts.
+  auto downThen = [&](std::uint64_t id) {
+    return [&, id] {
+      EXPECT_EQ(siteStatus(id), 2) << "site " << id << " Down but not projected";
+      fx_->deactivate(ids[id]);
+    };
+  };
   std::uint64_t still_down_base = 0;
   std::int64_t maintenance_down_ms = 0;
   bool restarted = false;
@@ -201,7 +211,7 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
                     deactivate(kGeoOne), kDownLimit},
                    {"no incident open", [&] { return ev(kGeoOne).open == 0; }, nullptr, kRecoverLimit}}});
   seqs.push_back({"row 3 geo: monitor + 2 regions",
-                  {{"Down (2 of 3 votes)", [&] { return ev(kGeoTwo).down >= 1; }, deactivate(kGeoTwo), kDownLimit},
+                  {{"Down (2 of 3 votes)", [&] { return ev(kGeoTwo).down >= 1; }, downThen(kGeoTwo), kDownLimit},
                    {"recovered", [&] { return ev(kGeoTwo).count("verifier_cleared") == 1; }, nullptr, kRecoverLimit}}});
   seqs.push_back({"row 2 flapping 40%",
                   {{"a Seems Down opened", [&] { return ev(kFlapping).total >= 1; }, nullptr, kDownLimit},
@@ -216,7 +226,7 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
                       maintenance_down_ms = nowMs();
                       return true;
                     },
-                    deactivate(kMaintenance), kMaintenanceLeftS + kDownLimit},
+                    downThen(kMaintenance), kMaintenanceLeftS + kDownLimit},
                    {"recovered", [&] { return ev(kMaintenance).count("verifier_cleared") == 1; }, nullptr,
                     kRecoverLimit}}});
   seqs.push_back({"row 32 layered: DNS slow + 503",
@@ -252,11 +262,11 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
                    {"recovered", [&] { return ev(kReplaced).count("verifier_cleared") == 1; }, nullptr,
                     kRecoverLimit}}});
   seqs.push_back({"row 32 recurrence fail/gap/fail",
-                  {{"Down #1", [&] { return ev(kRecurring).down >= 1; }, deactivate(kRecurring), kDownLimit},
+                  {{"Down #1", [&] { return ev(kRecurring).down >= 1; }, downThen(kRecurring), kDownLimit},
                    {"recovered #1",
                     [&] { return ev(kRecurring).count("verifier_cleared") == 1 && ev(kRecurring).open == 0; },
                     [&] { ids[kRecurring] = fx_->activate(status503(kRecurring)); }, kRecoverLimit},
-                   {"Down #2", [&] { return ev(kRecurring).down >= 2; }, deactivate(kRecurring), kDownLimit},
+                   {"Down #2", [&] { return ev(kRecurring).down >= 2; }, downThen(kRecurring), kDownLimit},
                    {"recovered #2", [&] { return ev(kRecurring).count("verifier_cleared") == 2; }, nullptr,
                     kRecoverLimit}}});
   seqs.push_back({"restart mid Seems Down",
@@ -273,7 +283,7 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
                       restarted = true;
                     },
                     kDownLimit},
-                   {"Down after the restart", [&] { return ev(kRestartDown).down >= 1; }, deactivate(kRestartDown),
+                   {"Down after the restart", [&] { return ev(kRestartDown).down >= 1; }, downThen(kRestartDown),
                     kDownLimit},
                    {"recovered", [&] { return ev(kRestartDown).count("verifier_cleared") == 1; }, nullptr,
                     kRecoverLimit}}});
@@ -382,6 +392,15 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
     EXPECT_GE(metrics_[e]->gauge("incidents.recovered_open_events").load(), 2);
     EXPECT_EQ(qi("SELECT COUNT(*) FROM jetmon_false_positives WHERE blog_id IN (100301, 100302)"), 0);
   }
+  // Every escalation is audited: the retries, the escalation and one row per verifier reply.
+  // (The maintenance site has no retries: the failures swallowed in the window are its local
+  // evidence, so it escalates on its first check after the window.)
+  for (std::uint64_t id : {kGeoOne, kGeoTwo, kMaintenance, kLayered, kReplaced, kRecurring, kRestartDown}) {
+    SCOPED_TRACE("audit of site " + std::to_string(id));
+    if (id != kMaintenance) EXPECT_GE(audit(id, "event_type = 'retry_dispatched'"), 1);
+    EXPECT_GE(audit(id, "event_type = 'veriflier_sent'"), 4);
+  }
+  EXPECT_GE(audit(kReplaced, "event_type = 'wpcom_sent'"), 2);
   // Row 18: the resolver fell back to ns2; the observer saw the checks.
   EXPECT_EQ(ev(kOneNsDown).total, 0);
   EXPECT_GE(fx_->observerSite(static_cast<std::uint32_t>(kOneNsDown))["methods"]["GET"].get<int>(), 3);

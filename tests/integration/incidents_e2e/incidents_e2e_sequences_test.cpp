@@ -14,7 +14,9 @@
 //     row 17 DNS 300 ms slower (the layered site's first phase) ⇒ slow but up;
 //     row 18 one of two nameservers silent (trap) ⇒ the resolver falls back, nothing opens;
 //   monitor E (bucket 40): Seems Down held by dead verifiers, then restarted with live ones ⇒
-//     each incident finishes exactly once (Down, or probe_cleared when it recovered meanwhile).
+//     each incident finishes exactly once (Down, or probe_cleared when it recovered meanwhile);
+//   monitor F (bucket 50): row 33 in small — 25 of 200 sites fail together ⇒ 25/25 Down and
+//     notified, 25/25 recovered, nothing on the 175 others.
 //
 // Each scenario is a list of steps (wait for a condition in the database, the mock WPCOM or the
 // metrics, then act); all scenarios advance together, so the run takes as long as the longest.
@@ -129,6 +131,7 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
   const std::uint64_t kGeoOne = 1, kGeoTwo = 2, kGeoElsewhere = 3, kFlapping = 4, kMaintenance = 5, kLayered = 6,
                       kReplaced = 7, kRecurring = 8, kHealthy = 9, kOneNsDown = 10;
   const std::uint64_t kRestartDown = 301, kRestartCleared = 302;
+  const std::uint64_t kReplayFirst = 100, kReplaySites = 200;
   constexpr int kMaintenanceLeftS = 45;
   const int kDownLimit = 3 * kIntervalS + 60;     // a check, three failures, the verifiers; loaded box
   const int kRecoverLimit = 2 * kIntervalS + 40;  // the next check and the verifiers
@@ -144,6 +147,20 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
   const long long maintenance_end_ms = qi("SELECT ROUND(UNIX_TIMESTAMP(maintenance_end) * 1000) FROM "
                                           "jetpack_monitor_sites WHERE jetpack_monitor_site_id = " +
                                           std::to_string(kMaintenance));
+  // Row 33 in small: 25 of 200 sites (monitor F) fail together, among 175 healthy ones.
+  std::vector<std::uint64_t> replay_failing;
+  {
+    std::string rows;
+    for (std::uint64_t id = kReplayFirst; id < kReplayFirst + kReplaySites; ++id) {
+      if (!rows.empty()) rows += ", ";
+      rows += "(" + std::to_string(id) + ", " + std::to_string(100000 + id) + ", 50, 'http://" + h(id) + ":" +
+              std::to_string(fx_->httpPort()) + "/', 1, 0)";
+      if ((id - kReplayFirst) % 8 == 3) replay_failing.push_back(id);
+    }
+    q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, bucket_no, monitor_url, check_interval, "
+      "alert_cooldown_minutes) VALUES " + rows);
+  }
+  ASSERT_EQ(replay_failing.size(), 25u);
   addSite({"", kRestartDown, false, nullptr, "", ""}, 40);
   addSite({"", kRestartCleared, false, nullptr, "", ""}, 40);
 
@@ -179,6 +196,8 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
   ids[kRestartDown] = fx_->activate(status503(kRestartDown));
   ids[kRestartCleared] = fx_->activate(status503(kRestartCleared));
 
+  for (std::uint64_t id : replay_failing) ids[id] = fx_->activate(status503(id));
+
   const auto t0 = Clock::now();
   const std::size_t a = startMonitor(monitorYaml(MonitorOptions{.bucket = 0,
                                                                 .verifiers = live,
@@ -188,8 +207,14 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
                                                                 .verification_extra = ", peer_offline_limit: 2"}));
   const MonitorOptions e_opts{.bucket = 40, .verifiers = dead, .dns_port = fx_->dnsPort(0)};
   std::size_t e = startMonitor(monitorYaml(e_opts));
+  startMonitor(monitorYaml(MonitorOptions{.bucket = 50, .verifiers = live, .dns_port = fx_->dnsPort(0)}));
 
   auto ev = [&](std::uint64_t id) { return events_[id]; };
+  auto replay = [&](auto pred) {
+    int n = 0;
+    for (std::uint64_t id : replay_failing) n += pred(ev(id));
+    return n;
+  };
   auto deactivate = [&](std::uint64_t id) { return [&, id] { fx_->deactivate(ids[id]); }; };
   auto siteStatus = [&](std::uint64_t id) {
     return qi("SELECT site_status FROM jetpack_monitor_sites WHERE jetpack_monitor_site_id = " + std::to_string(id));
@@ -291,6 +316,16 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
                   {{"probe_cleared after the restart",
                     [&] { return restarted && ev(kRestartCleared).count("probe_cleared") == 1; }, nullptr,
                     kDownLimit + kRecoverLimit}}});
+
+  seqs.push_back({"row 33 replay: 25 of 200",
+                  {{"25/25 Down", [&] { return replay([](const SiteEvents& x) { return x.down >= 1; }) == 25; },
+                    [&] {
+                      for (std::uint64_t id : replay_failing) fx_->deactivate(ids[id]);
+                    },
+                    kDownLimit},
+                   {"25/25 recovered",
+                    [&] { return replay([](const SiteEvents& x) { return x.count("verifier_cleared") == 1; }) == 25; },
+                    nullptr, kRecoverLimit}}});
 
   run(seqs, t0);
   // Late effects (a second incident, a stray notification) get one more interval to show.
@@ -404,6 +439,23 @@ TEST_F(IncidentsE2ESequences, GeoEscalationsFlappingPartialMaintenanceAndRestart
   // Row 18: the resolver fell back to ns2; the observer saw the checks.
   EXPECT_EQ(ev(kOneNsDown).total, 0);
   EXPECT_GE(fx_->observerSite(static_cast<std::uint32_t>(kOneNsDown))["methods"]["GET"].get<int>(), 3);
+  // ---- row 33 ------------------------------------------------------------------------------
+  {
+    SCOPED_TRACE("replay 25 of 200");
+    int incidents = 0, downs = 0, ups = 0;
+    for (std::uint64_t id : replay_failing) {
+      incidents += ev(id).total;
+      downs += note(id, 2);
+      ups += note(id, 1);
+    }
+    EXPECT_EQ(incidents, 25);
+    EXPECT_EQ(downs, 25);
+    EXPECT_EQ(ups, 25);
+    EXPECT_EQ(qi("SELECT COUNT(*) FROM jetmon_events WHERE endpoint_id BETWEEN " + std::to_string(kReplayFirst) +
+                 " AND " + std::to_string(kReplayFirst + kReplaySites - 1)),
+              25)
+        << "the healthy sites of the batch opened something";
+  }
   // The healthy control opened nothing; every site ends Up.
   EXPECT_EQ(ev(kHealthy).total, 0);
   EXPECT_EQ(qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE site_status <> 1"), 0)

@@ -158,6 +158,10 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
       connectNext();
       return;
     }
+    if (phase_ == ProbePhase::kTlsHandshake && !whole && verify_.capped) {
+      retryTlsUncapped();
+      return;
+    }
     if (phase_ == ProbePhase::kResolve) {
       result().dns_error = DnsErrorKind::kTimeout;
       if (!whole) {
@@ -184,6 +188,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     parser_.reset(method_ == HttpMethod::kHead);
     addresses_.reset();
     next_address_ = 0;
+    tls_uncapped_retry_ = false;
     last_connect_error_.clear();
     armPhase(ProbePhase::kResolve, opts_.resolve_budget);
     std::error_code ec;
@@ -301,26 +306,36 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
       fail(ErrorCode::kSsl, ProbePhase::kTlsHandshake, "tls: no TLS context");
       return;
     }
-    tls_.emplace(socket_, env_->tls->asioContext());
+    tls_ = std::make_shared<TlsStream>(socket_, env_->tls->asioContext());
     verify_ = TlsVerifyState{};
     std::error_code ec;
     asio::ip::make_address(url_.host, ec);
     bool is_ip = !ec;
-    if (!env_->tls->prepare(tls_->native_handle(), url_.host, is_ip, url_.port, &verify_)) {
+    if (!env_->tls->prepare(tls_->native_handle(), url_.host, is_ip, url_.port, &verify_,
+                            !tls_uncapped_retry_)) {
       fail(ErrorCode::kSsl, ProbePhase::kTlsHandshake, "tls: cannot configure SNI/host name");
       return;
     }
-    armPhase(ProbePhase::kTlsHandshake, opts_.tls_budget);
+    // A capped handshake (TLS 1.2 resumption policy) gets at most half of what is left, so a
+    // server that stalls on it still leaves the uncapped retry time to answer.
+    armPhase(ProbePhase::kTlsHandshake,
+             verify_.capped ? std::min(opts_.tls_budget, remaining() / 2) : opts_.tls_budget);
     tls_start_ = Clock::now();
+    // The handler holds the stream: a handshake abandoned by a deadline or a retry completes
+    // (operation_aborted) on a live stream, and is recognised as stale by its identity.
     tls_->async_handshake(asio::ssl::stream_base::client,
-                          [self = shared_from_this(), gen = hop_gen_](std::error_code ec) {
-                            if (self->finished_ || gen != self->hop_gen_) return;
+                          [self = shared_from_this(), gen = hop_gen_, tls = tls_](std::error_code ec) {
+                            if (self->finished_ || gen != self->hop_gen_ || tls != self->tls_) return;
                             self->onHandshake(ec);
                           });
   }
 
   void onHandshake(std::error_code ec) {
     ProbeResult& r = result();
+    if (ec && verify_.capped) {
+      retryTlsUncapped();
+      return;
+    }
     if (ec) {
       std::string text;
       if (verify_.error != 0) {
@@ -333,6 +348,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     }
     r.timings.tls_ms = msBetween(tls_start_, Clock::now());
     tls_ok_ = true;
+    if (tls_uncapped_retry_) env_->tls->noteCapRefused(verify_);
     env_->tls->collect(tls_->native_handle(), verify_, r.tls);
     std::int64_t now_s = unixMs() / 1000;
     if (verify_.leaf_expired || (r.tls.cert_not_after != 0 && now_s > r.tls.cert_not_after)) {
@@ -340,6 +356,16 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
       return;
     }
     sendRequest();
+  }
+
+  // The TLS 1.2 cap is our choice, not the site's: whatever made a capped handshake fail
+  // (a TLS 1.3-only server, a middlebox, a stall), the check is decided by an uncapped one on
+  // a new connection to the same address. Only a failure of that one is reported.
+  void retryTlsUncapped() {
+    tls_uncapped_retry_ = true;
+    closeSocket();
+    --next_address_;
+    connectNext();
   }
 
   // ---- request ----
@@ -376,7 +402,10 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
       self->onWritten(ec);
     };
     if (tls_) {
-      asio::async_write(*tls_, asio::buffer(request_), std::move(handler));
+      asio::async_write(*tls_, asio::buffer(request_),
+                        [h = std::move(handler), tls = tls_](std::error_code ec, std::size_t n) {
+                          h(ec, n);  // `tls` keeps the stream alive until an aborted write ends
+                        });
     } else {
       asio::async_write(socket_, asio::buffer(request_), std::move(handler));
     }
@@ -407,7 +436,9 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     };
     auto buf = asio::buffer(buffer_.get(), opts_.read_buffer_bytes);
     if (tls_) {
-      tls_->async_read_some(buf, std::move(handler));
+      tls_->async_read_some(buf, [h = std::move(handler), tls = tls_](std::error_code ec, std::size_t n) {
+        h(ec, n);  // `tls` keeps the stream alive until an aborted read ends
+      });
     } else {
       socket_.async_read_some(buf, std::move(handler));
     }
@@ -653,8 +684,13 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
   asio::steady_timer timer_;
   Tcp::socket socket_;
   TlsVerifyState verify_;  // declared before tls_: the SSL points at it
-  std::optional<asio::ssl::stream<Tcp::socket&>> tls_;
+  // Shared with the completion handlers of its operations: closing a connection while a TLS
+  // operation is pending (deadline, retry) must not free the stream under asio's io_op, which
+  // still touches the engine when the aborted operation completes.
+  using TlsStream = asio::ssl::stream<Tcp::socket&>;
+  std::shared_ptr<TlsStream> tls_;
   bool tls_ok_ = false;
+  bool tls_uncapped_retry_ = false;  // this hop's capped handshake failed; retrying uncapped
   CheckPtr check_;
   ProbeCallback& done_;
   const SiteConfig* site_ = nullptr;

@@ -63,6 +63,9 @@ struct TlsContext::Impl {
   struct CachedSession {
     SSL_SESSION* session = nullptr;
     std::chrono::steady_clock::time_point last_full{};
+    // Capping this host at TLS 1.2 failed, or gave no TLS 1.2 session to resume; cleared by
+    // the next full handshake, so a server that changes its mind is tried again daily.
+    bool no_tls12 = false;
   };
 
   explicit Impl(TlsOptions o) : options(std::move(o)), ctx(asio::ssl::context::tls_client) {}
@@ -135,7 +138,7 @@ asio::ssl::context& TlsContext::asioContext() {
 }
 
 bool TlsContext::prepare(ssl_st* ssl, const std::string& host, bool host_is_ip, std::uint16_t port,
-                         TlsVerifyState* state) {
+                         TlsVerifyState* state, bool allow_cap) {
   state->session_key = host + ":" + std::to_string(port);
   SSL_set_ex_data(ssl, stateIndex(), state);
   if (!host_is_ip) {
@@ -148,11 +151,22 @@ bool TlsContext::prepare(ssl_st* ssl, const std::string& host, bool host_is_ip, 
   SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
   std::lock_guard lock(impl_->mu);
   auto it = impl_->sessions.find(state->session_key);
-  if (it != impl_->sessions.end() && it->second.session != nullptr &&
-      std::chrono::steady_clock::now() - it->second.last_full <
+  if (it == impl_->sessions.end() || it->second.session == nullptr ||
+      std::chrono::steady_clock::now() - it->second.last_full >=
           impl_->options.full_handshake_interval) {
-    SSL_set_session(ssl, it->second.session);
+    return true;  // a full handshake at the server's best protocol: the facts of record
   }
+  SSL_SESSION* session = it->second.session;
+  if (allow_cap && impl_->options.tls12_resumption && !it->second.no_tls12) {
+    // TLS 1.2 at most: a TLS 1.2 session then resumes without a key exchange. A TLS 1.3
+    // session cannot be offered below 1.3, so this check is a full TLS 1.2 handshake (chain
+    // and host verified as always) that earns the TLS 1.2 session the next checks resume.
+    if (SSL_set_max_proto_version(ssl, TLS1_2_VERSION) != 1) return false;
+    state->capped = true;
+    if (SSL_SESSION_get_protocol_version(session) <= TLS1_2_VERSION) SSL_set_session(ssl, session);
+    return true;
+  }
+  SSL_set_session(ssl, session);
   return true;
 }
 
@@ -167,15 +181,39 @@ void TlsContext::collect(ssl_st* ssl, const TlsVerifyState& state, TlsFacts& fac
     facts.cert_not_after = asn1ToUnix(X509_get0_notAfter(leaf));
   }
   facts.resumed = SSL_session_reused(ssl) == 1;
-  if (!facts.resumed) {
-    std::lock_guard lock(impl_->mu);
-    auto it = impl_->sessions.find(state.session_key);
-    if (it == impl_->sessions.end() &&
-        impl_->sessions.size() < impl_->options.max_cached_sessions) {
-      it = impl_->sessions.emplace(state.session_key, Impl::CachedSession{}).first;
+  facts.tls12_capped = state.capped;
+  if (facts.resumed) return;
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->sessions.find(state.session_key);
+  if (state.capped) {
+    // A full handshake under the cap: the new-session callback has already run, so a session
+    // that is still TLS 1.3 means the server gave no TLS 1.2 session to resume.
+    if (it != impl_->sessions.end() &&
+        (it->second.session == nullptr ||
+         SSL_SESSION_get_protocol_version(it->second.session) > TLS1_2_VERSION)) {
+      it->second.no_tls12 = true;
     }
-    if (it != impl_->sessions.end()) it->second.last_full = std::chrono::steady_clock::now();
+    return;
   }
+  if (it == impl_->sessions.end() && impl_->sessions.size() < impl_->options.max_cached_sessions) {
+    it = impl_->sessions.emplace(state.session_key, Impl::CachedSession{}).first;
+  }
+  if (it != impl_->sessions.end()) {
+    it->second.last_full = std::chrono::steady_clock::now();
+    it->second.no_tls12 = false;
+    // A session from before this handshake carries the old certificate facts: drop it. (A
+    // TLS 1.2 handshake has already stored its own session; TLS 1.3 tickets arrive later.)
+    if (it->second.session != nullptr && it->second.session != SSL_get0_session(ssl)) {
+      SSL_SESSION_free(it->second.session);
+      it->second.session = nullptr;
+    }
+  }
+}
+
+void TlsContext::noteCapRefused(const TlsVerifyState& state) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->sessions.find(state.session_key);
+  if (it != impl_->sessions.end()) it->second.no_tls12 = true;
 }
 
 std::string TlsContext::verifyErrorText(int error) {

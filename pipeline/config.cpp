@@ -56,6 +56,7 @@ void parseProbe(ConfigMap m, ProbeConfig& p) {
   p.max_header_bytes = m.getSize("max_header_bytes", 64 * 1024);
   p.body_limit_bytes = m.getSize("body_limit_bytes", 1024 * 1024);
   p.full_handshake_interval_s = static_cast<int>(m.getSize("full_handshake_interval_s", 86400));
+  p.tls12_resumption = m.getBool("tls12_resumption", p.tls12_resumption);
   p.source_address = m.getString("source_address", p.source_address);
   if (!p.source_address.empty()) {
     // A literal only: a name would be resolved once, behind the operator's back.

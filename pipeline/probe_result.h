@@ -49,6 +49,8 @@ struct TlsFacts {
   std::string cipher;                 // OpenSSL/IANA name
   std::int64_t cert_not_after = 0;    // leaf NotAfter, unix seconds; 0 = unknown
   bool resumed = false;               // session resumption was used
+  bool tls12_capped = false;          // at most TLS 1.2 was offered (probe.tls12_resumption):
+                                      // version is this connection's, not the server's best
 };
 
 struct ProbeResult {

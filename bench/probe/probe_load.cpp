@@ -9,7 +9,9 @@
 //
 // Each --url is one pass over the same hosts, in order, in one process: the first http pass
 // fills the DNS cache, the second is the steady state the daemon runs in; the first https pass
-// does full handshakes (DNS already cached), the second resumes TLS sessions. The YAML's
+// does full handshakes (DNS already cached); with probe.tls12_resumption (the default) the
+// second is a full handshake capped at TLS 1.2 that earns a TLS 1.2 session, and the third and
+// later resume it (without the policy the second pass already resumes TLS 1.3 sessions). The YAML's
 // pipeline.probe must be probe.http; pipeline.source is required by the config parser but not used
 // here.
 #include <sys/resource.h>
@@ -52,6 +54,7 @@ class Driver final : public ProbeCallback {
       std::lock_guard lock(mu_);
       codes_.clear();
       resumed_ = 0;
+      capped_ = 0;
     }
     std::size_t initial = std::min(concurrency_, targets_.size());
     next_ = initial;
@@ -66,6 +69,7 @@ class Driver final : public ProbeCallback {
       auto key = std::make_pair(static_cast<int>(check->result.error), check->result.http_code);
       ++codes_[key];
       if (check->result.tls.resumed) ++resumed_;
+      if (check->result.tls.tls12_capped) ++capped_;
       if (examples_.size() < 5 && check->result.error != ErrorCode::kNone) {
         examples_.push_back(check->request.target->url + " -> " + check->result.error_detail);
       }
@@ -85,7 +89,7 @@ class Driver final : public ProbeCallback {
         "%s: checks=%zu wall_s=%.3f checks_per_s=%.0f cpu_s=%.3f cpu_us_per_check=%.1f "
         "checks_per_cpu_s=%.0f\n",
         label, targets_.size(), wall, n / wall, cpu, cpu * 1e6 / n, n / cpu);
-    if (resumed_) std::printf("  tls_resumed=%zu\n", resumed_);
+    if (resumed_ || capped_) std::printf("  tls_resumed=%zu tls12_capped=%zu\n", resumed_, capped_);
     for (const auto& [key, count] : codes_) {
       std::printf("  error=%d http=%d count=%zu\n", key.first, key.second, count);
     }
@@ -110,6 +114,7 @@ class Driver final : public ProbeCallback {
   std::condition_variable cv_;
   std::map<std::pair<int, int>, std::size_t> codes_;
   std::size_t resumed_ = 0;
+  std::size_t capped_ = 0;
   std::vector<std::string> examples_;
 };
 

@@ -656,10 +656,85 @@ TEST_F(HttpsTest, ValidCertificateIsUpWithTlsFactsAndResumesNextTime) {
   EXPECT_NEAR(static_cast<double>(r.tls.cert_not_after),
               static_cast<double>(std::time(nullptr) + 90 * 86400), 120.0);
   EXPECT_FALSE(r.tls.resumed);
+  EXPECT_FALSE(r.tls.tls12_capped);
+  // The resumption policy: the next check is a full handshake capped at TLS 1.2 (chain and
+  // host verified again), the one after resumes its TLS 1.2 session without a key exchange.
+  auto capped = check(https(s));
+  EXPECT_EQ(capped.error, ErrorCode::kNone) << capped.error_detail;
+  EXPECT_FALSE(capped.tls.resumed);
+  EXPECT_TRUE(capped.tls.tls12_capped);
+  EXPECT_EQ(capped.tls.version, 0x0303);
   auto again = check(https(s));
   EXPECT_EQ(again.error, ErrorCode::kNone) << again.error_detail;
   EXPECT_TRUE(again.tls.resumed);
+  EXPECT_TRUE(again.tls.tls12_capped);
+  EXPECT_EQ(again.tls.version, 0x0303);
   EXPECT_EQ(again.tls.cert_not_after, r.tls.cert_not_after);
+}
+
+TEST_F(HttpsTest, Tls13OnlyServerNeverFailsBecauseOfTheTls12Policy) {
+  auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
+  testing::TlsServerContext tls({&leaf, TLS1_3_VERSION, TLS1_3_VERSION, okResponse("modern")});
+  FakeServer s(tls.handler());
+  for (int i = 0; i < 3; ++i) {
+    // Check 2 is capped, refused (protocol_version), and retried uncapped in the same check;
+    // check 3 is not capped any more. Every one is up, over TLS 1.3.
+    auto r = check(https(s));
+    ASSERT_EQ(r.error, ErrorCode::kNone) << "check " << i + 1 << ": " << r.error_detail;
+    EXPECT_EQ(r.http_code, 200);
+    EXPECT_EQ(r.tls.version, 0x0304);
+    EXPECT_FALSE(r.tls.tls12_capped);
+    EXPECT_EQ(r.tls.resumed, i > 0) << "check " << i + 1;
+  }
+  EXPECT_EQ(s.connections(), 4);  // one retry, on check 2 only
+}
+
+TEST_F(HttpsTest, CappedHandshakeFailingEverywhereReportsTheUncappedFailure) {
+  auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
+  testing::TlsServerContext good({&leaf, TLS1_2_VERSION, 0, okResponse("x")});
+  testing::TlsServerSpec spec{&leaf, TLS1_2_VERSION, 0, ""};
+  spec.abort_handshake = true;
+  testing::TlsServerContext bad(spec);
+  std::atomic<bool> broken{false};
+  auto good_handler = good.handler();
+  auto bad_handler = bad.handler();
+  FakeServer s([&](int fd, const std::atomic<bool>& stop) {
+    (broken ? bad_handler : good_handler)(fd, stop);
+  });
+  ASSERT_EQ(check(https(s)).error, ErrorCode::kNone);
+  // The site breaks: the capped attempt fails, the uncapped retry (a second connection) fails
+  // too, and that failure is the result: code 3 in the handshake, not a timeout.
+  broken = true;
+  int before = s.connections();
+  auto r = check(https(s));
+  EXPECT_EQ(r.error, ErrorCode::kSsl) << r.error_detail;
+  EXPECT_EQ(r.failed_phase, ProbePhase::kTlsHandshake);
+  EXPECT_EQ(s.connections() - before, 2);
+  // It recovers: the host is still capped (the retry proved nothing against TLS 1.2).
+  broken = false;
+  auto back = check(https(s));
+  EXPECT_EQ(back.error, ErrorCode::kNone) << back.error_detail;
+  EXPECT_TRUE(back.tls.tls12_capped);
+}
+
+TEST_F(HttpsTest, WithoutTheTls12PolicyTls13SessionsAreResumed) {
+  ResolverOptions ro;
+  ro.servers = {dns_.address()};
+  TlsOptions to;
+  to.ca_file = ca_file_;
+  to.tls12_resumption = false;
+  HttpClientOptions co;
+  co.allow_private_targets = true;
+  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro),
+                                         std::make_shared<TlsContext>(to), co);
+  auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
+  testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
+  FakeServer s(tls.handler());
+  EXPECT_FALSE(check(https(s)).tls.resumed);
+  auto r = check(https(s));
+  EXPECT_TRUE(r.tls.resumed);
+  EXPECT_FALSE(r.tls.tls12_capped);
+  EXPECT_EQ(r.tls.version, 0x0304);
 }
 
 TEST_F(HttpsTest, ExpiredCertificateIsCode6) {
@@ -731,8 +806,14 @@ TEST_F(HttpsTest, FullHandshakeIsForcedOncePerInterval) {
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
   FakeServer s(tls.handler());
-  EXPECT_FALSE(check(https(s)).tls.resumed);
-  EXPECT_FALSE(check(https(s)).tls.resumed);
+  for (int i = 0; i < 3; ++i) {
+    // Every check is due a full handshake: never resumed, never capped (the facts of record
+    // are the server's best protocol and its current certificate).
+    auto r = check(https(s));
+    EXPECT_FALSE(r.tls.resumed);
+    EXPECT_FALSE(r.tls.tls12_capped);
+    EXPECT_EQ(r.tls.version, 0x0304);
+  }
 }
 
 }  // namespace

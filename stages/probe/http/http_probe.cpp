@@ -75,6 +75,7 @@ HttpProbe::HttpProbe(StageContext& ctx) {
   tls.ca_file = config.probe.ca_file;
   tls.full_handshake_interval =
       std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
+  tls.tls12_resumption = config.probe.tls12_resumption;
   io::HttpClientOptions options = clientOptions(config.probe);
   options.one_io_thread = threads == 1;
   client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver),

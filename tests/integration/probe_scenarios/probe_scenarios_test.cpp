@@ -163,9 +163,17 @@ TEST_F(ProbeScenarios, HealthyHttpsSiteHasTlsFactsAndResumes) {
   EXPECT_GE(r.tls.version, 0x0303);
   EXPECT_FALSE(r.tls.cipher.empty());
   EXPECT_GT(r.tls.cert_not_after, std::time(nullptr));
+  // probe.tls12_resumption: check 2 is a full handshake capped at TLS 1.2 (the fixture, like
+  // an OpenSSL/nginx server, issues a TLS 1.2 ticket), check 3 resumes it.
+  auto capped = check(httpsUrl(id));
+  expectUp(capped);
+  EXPECT_TRUE(capped.tls.tls12_capped);
+  EXPECT_FALSE(capped.tls.resumed);
   auto again = check(httpsUrl(id));
   expectUp(again);
   EXPECT_TRUE(again.tls.resumed);
+  EXPECT_TRUE(again.tls.tls12_capped);
+  EXPECT_EQ(again.tls.version, 0x0303);
 }
 
 // ---- §4 rows 1, 4–13: HTTP ----

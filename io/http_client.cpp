@@ -559,6 +559,11 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
       fail(ErrorCode::kRedirect, ProbePhase::kHeaders, "redirect not allowed by policy");
       return;
     }
+    if (opts_.max_redirects == 0) {  // like the site's `fail` policy, for every site
+      fail(ErrorCode::kRedirect, ProbePhase::kHeaders,
+           "redirect not followed (probe.follow_redirects: false)");
+      return;
+    }
     UrlParse next = resolveReference(url_, parser_.location());
     if (!next.url) {
       bool scheme = next.error == UrlError::kBadScheme;
@@ -577,7 +582,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     }
     if (r.redirects >= opts_.max_redirects) {
       fail(ErrorCode::kRedirect, ProbePhase::kHeaders,
-           "stopped after " + std::to_string(opts_.max_redirects) + " redirects");
+           "stopped after " + std::to_string(opts_.max_redirects) +
+               " redirects (probe.max_redirects)");
       return;
     }
     ++r.redirects;

@@ -26,7 +26,7 @@ namespace tidewatch::io {
 struct HttpClientOptions {
   std::string user_agent = "jetmon/2.0 (Jetpack Site Uptime Monitor by WordPress.com)";
   int default_timeout_s = 10;
-  int max_redirects = 10;
+  int max_redirects = 10;  // 0: no redirect is followed (probe.follow_redirects: false)
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t body_limit_bytes = 1024 * 1024;  // bodies without content rules
   std::size_t keyword_limit_bytes = 1024 * 1024;

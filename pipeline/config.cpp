@@ -52,7 +52,18 @@ void parseProbe(ConfigMap m, ProbeConfig& p) {
     m.diagnostics().error(m.pathOf("default_timeout_s"), "must be at most 120 seconds");
   p.io_threads = static_cast<int>(m.getSize("io_threads", 0));
   p.user_agent = m.getString("user_agent", p.user_agent);
+  p.follow_redirects = m.getBool("follow_redirects", p.follow_redirects);
+  if (m.has("max_redirects") && m.getInt("max_redirects", 10) == 0) {
+    // A sizing 0 would silently mean "automatic" (10): the opposite of what it looks like.
+    m.diagnostics().error(m.pathOf("max_redirects"),
+                          "0 would mean automatic (10); to follow no redirect set "
+                          "probe.follow_redirects: false");
+  }
   p.max_redirects = static_cast<int>(m.getSize("max_redirects", 10));
+  if (!p.follow_redirects && m.has("max_redirects")) {
+    m.diagnostics().error(m.pathOf("max_redirects"),
+                          "has no effect with probe.follow_redirects: false (no redirect is followed)");
+  }
   p.max_header_bytes = m.getSize("max_header_bytes", 64 * 1024);
   p.body_limit_bytes = m.getSize("body_limit_bytes", 1024 * 1024);
   p.full_handshake_interval_s = static_cast<int>(m.getSize("full_handshake_interval_s", 86400));

@@ -43,6 +43,7 @@ struct ProbeConfig {
   int io_threads = 0;                // 0 = one per core
   std::string user_agent = "jetmon/2.0 (Jetpack Site Uptime Monitor by WordPress.com)";
   int max_redirects = 10;
+  bool follow_redirects = true;  // false: no redirect is followed (the first one is code 4)
   std::int64_t max_header_bytes = 64 * 1024;
   std::int64_t body_limit_bytes = 1024 * 1024;
   int full_handshake_interval_s = 86400;  // TLS: resume sessions, but refresh cert facts daily

@@ -122,6 +122,18 @@ TEST(Config, SourceAddressMustBeAnAddressLiteral) {
   EXPECT_EQ(a.probe.source_address, "127.0.0.3");
 }
 
+TEST(Config, NoRedirectsIsFollowRedirectsFalseNotMaxRedirectsZero) {
+  ConfigDiagnostics zero, both, off;
+  parse(std::string(kMinimal) + "probe: {max_redirects: 0}\n", zero);
+  EXPECT_TRUE(hasError(zero, "probe.max_redirects", "probe.follow_redirects: false"));
+  parse(std::string(kMinimal) + "probe: {follow_redirects: false, max_redirects: 3}\n", both);
+  EXPECT_TRUE(hasError(both, "probe.max_redirects", "no effect"));
+  Config c = parse(std::string(kMinimal) + "probe: {follow_redirects: false}\n", off);
+  EXPECT_TRUE(off.ok()) << off.firstError();
+  EXPECT_FALSE(c.probe.follow_redirects);
+  EXPECT_TRUE(parse(kMinimal, off).probe.follow_redirects);
+}
+
 TEST(Config, SinksMayBeAMapOrAList) {
   ConfigDiagnostics d1, d2;
   Config a = parse(std::string(kMinimal) + "  sink: {type: sink.null}\n", d1);

@@ -33,7 +33,7 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
   io::HttpClientOptions o;
   o.user_agent = p.user_agent;
   o.default_timeout_s = automatic(p.default_timeout_s, 10);
-  o.max_redirects = p.max_redirects >= 0 ? p.max_redirects : 10;
+  o.max_redirects = !p.follow_redirects ? 0 : p.max_redirects > 0 ? p.max_redirects : 10;
   o.max_header_bytes =
       static_cast<std::size_t>(automatic<std::int64_t>(p.max_header_bytes, 64 * 1024));
   o.body_limit_bytes =

@@ -95,6 +95,28 @@ TEST(HttpProbeStage, SafetyIsOnByDefault) {
   EXPECT_EQ(s.connections(), 0);
 }
 
+TEST(HttpProbeStage, FollowRedirectsFalseFollowsNone) {
+  FakeDns dns;
+  dns.set("site.test", {FakeDns::Mode::kAnswer, {"127.0.0.1"}, {}, 300});
+  FakeServer s([](int fd, const std::atomic<bool>&) {  // every path redirects to a longer one
+    std::string head = testing::readRequestHead(fd);
+    std::string path = head.substr(4, head.find(' ', 4) - 4);
+    testing::writeAll(fd, "HTTP/1.1 302 Found\r\nLocation: " + path + "x\r\nContent-Length: 0\r\n\r\n");
+  });
+  std::string url = "http://site.test:" + std::to_string(s.port()) + "/";
+  auto r = runOne(yaml(dns, "  follow_redirects: false\n"), url);
+  EXPECT_EQ(r.error, ErrorCode::kRedirect);
+  EXPECT_EQ(r.http_code, 302);
+  EXPECT_EQ(r.redirects, 0);
+  EXPECT_NE(r.error_detail.find("probe.follow_redirects"), std::string::npos) << r.error_detail;
+  EXPECT_EQ(s.connections(), 1);
+  auto followed = runOne(yaml(dns, "  max_redirects: 1\n"), url);  // /x redirects to /xx
+  EXPECT_EQ(followed.error, ErrorCode::kRedirect);
+  EXPECT_EQ(followed.redirects, 1);
+  EXPECT_NE(followed.error_detail.find("probe.max_redirects"), std::string::npos)
+      << followed.error_detail;
+}
+
 TEST(HttpProbeStage, UnknownOptionIsAConfigError) {
   ConfigDiagnostics diag;
   parseConfigString(

@@ -689,6 +689,29 @@ TEST_F(HttpsTest, Tls13OnlyServerNeverFailsBecauseOfTheTls12Policy) {
   EXPECT_EQ(s.connections(), 4);  // one retry, on check 2 only
 }
 
+TEST_F(HttpsTest, CappedHandshakeThatStallsIsRetriedUncappedWithinTheDeadline) {
+  auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
+  testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("x")});
+  auto serve = tls.handler();
+  std::atomic<int> n{0};
+  FakeServer s([&](int fd, const std::atomic<bool>& stop) {
+    if (++n != 2) return serve(fd, stop);
+    // The capped attempt: read the ClientHello, never answer, until the client gives up.
+    char buf[4096];
+    while (!stop && ::recv(fd, buf, sizeof buf, 0) > 0) {
+    }
+  });
+  ASSERT_EQ(check(https(s)).error, ErrorCode::kNone);
+  auto start = std::chrono::steady_clock::now();
+  auto r = check(https(s), timeout(4));
+  // The capped handshake had half of the 4 s; the uncapped retry resumed the TLS 1.3 session.
+  EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
+  EXPECT_FALSE(r.tls.tls12_capped);
+  EXPECT_TRUE(r.tls.resumed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3500ms);
+  EXPECT_EQ(s.connections(), 3);
+}
+
 TEST_F(HttpsTest, CappedHandshakeFailingEverywhereReportsTheUncappedFailure) {
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext good({&leaf, TLS1_2_VERSION, 0, okResponse("x")});

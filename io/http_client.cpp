@@ -264,7 +264,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
   bool bindSource(const asio::ip::address& dest) {
     const auto& src = opts_.source_address;
     if (src.is_v4() != dest.is_v4()) {
-      last_connect_error_ = "source address " + src.to_string() + " cannot reach " + dest.to_string();
+      last_connect_error_ =
+          "source address " + src.to_string() + " cannot reach " + dest.to_string();
       return false;
     }
     std::error_code ec;

@@ -9,8 +9,8 @@
 // parallel.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -46,7 +46,8 @@ constexpr int kIntervalS = 20;
 inline const std::string kToken = "e2e-verifier-token";
 
 inline std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -86,7 +87,8 @@ inline const StageRegistry& e2eRegistry() {
              return std::any(std::make_pair(o, interval));
            },
            [](const std::any& a, StageContext& ctx) -> std::unique_ptr<Stage> {
-             auto [o, interval] = std::any_cast<std::pair<stages::MysqlSourceOptions, std::uint32_t>>(a);
+             auto [o, interval] =
+                 std::any_cast<std::pair<stages::MysqlSourceOptions, std::uint32_t>>(a);
              return std::make_unique<ShortIntervalSource>(
                  stages::makeMysqlTargetSource(o, ctx.config.database, ctx.metrics), interval);
            }});
@@ -115,23 +117,25 @@ class VerifierProcess {
                   const testing::FixtureProcess& fx)
       : address_(address), port_(port) {
     std::string cfg = dir + "/verifier" + std::to_string(index) + ".yaml";
-    std::ofstream(cfg) << "verifier:\n"
-                       << "  listen: \"" << address << ":" << port << "\"\n"
-                       << "  auth_token: \"" << kToken << "\"\n"
-                       << "  vantage_id: \"e2e-v" << index << "\"\n"
-                       << "  region: \"loop-" << index << "\"\n"
-                       << "probe: {allow_private_targets: true, default_timeout_s: 3, source_address: '" << address
-                       << "', ca_file: '" << fx.caFile() << "'}\n"
-                       << "resolver: {servers: ['127.0.0.1:" << fx.dnsPort(0)
-                       << "'], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 1}\n"
-                       << "admin: {listen: ''}\n";
+    std::ofstream(cfg)
+        << "verifier:\n"
+        << "  listen: \"" << address << ":" << port << "\"\n"
+        << "  auth_token: \"" << kToken << "\"\n"
+        << "  vantage_id: \"e2e-v" << index << "\"\n"
+        << "  region: \"loop-" << index << "\"\n"
+        << "probe: {allow_private_targets: true, default_timeout_s: 3, source_address: '" << address
+        << "', ca_file: '" << fx.caFile() << "'}\n"
+        << "resolver: {servers: ['127.0.0.1:" << fx.dnsPort(0)
+        << "'], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 1}\n"
+        << "admin: {listen: ''}\n";
     std::string bin = std::string(TIDEWATCH_BUILD_DIR) + "/app/tidewatch";
     std::string log = dir + "/verifier" + std::to_string(index) + ".log";
     pid_ = ::fork();
     if (pid_ == 0) {
       std::freopen(log.c_str(), "w", stdout);
       std::freopen(log.c_str(), "a", stderr);
-      ::execl(bin.c_str(), bin.c_str(), "verifier", "--config", cfg.c_str(), static_cast<char*>(nullptr));
+      ::execl(bin.c_str(), bin.c_str(), "verifier", "--config", cfg.c_str(),
+              static_cast<char*>(nullptr));
       std::_Exit(127);
     }
     for (int i = 0; i < 200; ++i) {
@@ -155,8 +159,8 @@ class VerifierProcess {
     }
   }
   std::string yaml(int index) const {
-    return "  - {name: v" + std::to_string(index) + ", host: '" + address_ + "', port: " + std::to_string(port_) +
-           ", auth_token: '" + kToken + "'}\n";
+    return "  - {name: v" + std::to_string(index) + ", host: '" + address_ +
+           "', port: " + std::to_string(port_) + ", auth_token: '" + kToken + "'}\n";
   }
 
  private:
@@ -169,28 +173,29 @@ struct Scenario {
   std::string name;
   std::uint64_t id;
   bool https = false;
-  json failure;             // null = none
-  std::string expect;       // down | none | tls_expiry | tls_deprecated | maintenance | cooldown
-  std::string extra_sql;    // column assignments for the site row
+  json failure;           // null = none
+  std::string expect;     // down | none | tls_expiry | tls_deprecated | maintenance | cooldown
+  std::string extra_sql;  // column assignments for the site row
   // http transitions of a "down" row; "" = Seems Down promoted on confirmation
   std::string transitions = "";
 };
 
 // One monitor's YAML, beyond the buckets, verifiers and resolver every monitor needs.
 struct MonitorOptions {
-  int bucket = 0;                 // buckets [bucket, bucket + 9]
-  std::string verifiers;          // YAML list items ("" = none: confirm without verification)
+  int bucket = 0;         // buckets [bucket, bucket + 9]
+  std::string verifiers;  // YAML list items ("" = none: confirm without verification)
   int dns_port = 0;
-  int dns_port2 = 0;              // a second nameserver (0 = only dns_port)
-  std::string correlation;        // appended to the sink.incidents map (", correlation: {...}")
-  std::string probe_extra;        // appended to the probe map (", source_address: ...")
-  std::string verification_extra; // appended to the verification map
+  int dns_port2 = 0;               // a second nameserver (0 = only dns_port)
+  std::string correlation;         // appended to the sink.incidents map (", correlation: {...}")
+  std::string probe_extra;         // appended to the probe map (", source_address: ...")
+  std::string verification_extra;  // appended to the verification map
 };
 
 class IncidentsE2E : public ::testing::Test {
  protected:
   void SetUp() override {
-    fx_ = std::make_unique<testing::FixtureProcess>(testing::FixtureProcess::Options{.fleet_count = 400});
+    fx_ = std::make_unique<testing::FixtureProcess>(
+        testing::FixtureProcess::Options{.fleet_count = 400});
     db_ = std::make_unique<testing::PrivateMariaDb>();
     dbcfg_ = db_->config("e2e");
     mysql::Session s(dbcfg_);
@@ -209,19 +214,21 @@ class IncidentsE2E : public ::testing::Test {
   }
 
   std::string url(const Scenario& s) const {
-    return (s.https ? "https://" : "http://") + fx_->hostName(static_cast<std::uint32_t>(s.id)) + ":" +
-           std::to_string(s.https ? fx_->httpsPort() : fx_->httpPort()) + "/";
+    return (s.https ? "https://" : "http://") + fx_->hostName(static_cast<std::uint32_t>(s.id)) +
+           ":" + std::to_string(s.https ? fx_->httpsPort() : fx_->httpPort()) + "/";
   }
 
   void addSite(const Scenario& s, int bucket) {
-    std::string sql = "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, bucket_no, monitor_url, "
-                      "check_interval, alert_cooldown_minutes) VALUES (" +
-                      std::to_string(s.id) + ", " + std::to_string(100000 + s.id) + ", " + std::to_string(bucket) +
-                      ", '" + url(s) + "', 1, 0)";
+    std::string sql =
+        "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, bucket_no, "
+        "monitor_url, "
+        "check_interval, alert_cooldown_minutes) VALUES (" +
+        std::to_string(s.id) + ", " + std::to_string(100000 + s.id) + ", " +
+        std::to_string(bucket) + ", '" + url(s) + "', 1, 0)";
     db_->query(sql, "e2e");
     if (!s.extra_sql.empty())
-      db_->query("UPDATE jetpack_monitor_sites SET " + s.extra_sql + " WHERE jetpack_monitor_site_id = " +
-                     std::to_string(s.id),
+      db_->query("UPDATE jetpack_monitor_sites SET " + s.extra_sql +
+                     " WHERE jetpack_monitor_site_id = " + std::to_string(s.id),
                  "e2e");
   }
 
@@ -230,8 +237,8 @@ class IncidentsE2E : public ::testing::Test {
     std::uint16_t vport = freePort("127.0.0.2");
     std::string live;
     for (int i = 0; i < 3; ++i) {
-      verifiers_.push_back(
-          std::make_unique<VerifierProcess>(dir_, "127.0.0." + std::to_string(i + 2), vport, i + 1, *fx_));
+      verifiers_.push_back(std::make_unique<VerifierProcess>(
+          dir_, "127.0.0." + std::to_string(i + 2), vport, i + 1, *fx_));
       live += verifiers_.back()->yaml(i + 1);
     }
     return live;
@@ -252,8 +259,8 @@ class IncidentsE2E : public ::testing::Test {
       << "resolver: {servers: ['127.0.0.1:" << o.dns_port << "'"
       << (o.dns_port2 ? ", '127.0.0.1:" + std::to_string(o.dns_port2) + "'" : std::string())
       << "], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 2}\n"
-      << "probe: {allow_private_targets: true, default_timeout_s: 3, ca_file: '" << fx_->caFile() << "'"
-      << o.probe_extra << "}\n"
+      << "probe: {allow_private_targets: true, default_timeout_s: 3, ca_file: '" << fx_->caFile()
+      << "'" << o.probe_extra << "}\n"
       << "scheduler: {retry_interval_s: 2, num_of_checks: 3, summary_interval_s: 600}\n"
       << "admin: {listen: ''}\n"
       << "runtime: {host_id: monitor-b" << o.bucket << ", io_threads: 1, tbb_threads: 1}\n"
@@ -264,14 +271,19 @@ class IncidentsE2E : public ::testing::Test {
       << ", interval_s: " << kIntervalS << "}\n"
       << "  probe: {type: probe.http}\n"
       << "  sink:\n"
-      << "    - {type: sink.incidents, workers: 1, shards: 8, tick_ms: 100" << o.correlation << "}\n"
+      << "    - {type: sink.incidents, workers: 1, shards: 8, tick_ms: 100" << o.correlation
+      << "}\n"
       << "  notify:\n"
-      << "    - {type: notify.wpcom, mode: modern, auth_token: wpcom-token, endpoint: 'http://127.0.0.1:"
+      << "    - {type: notify.wpcom, mode: modern, auth_token: wpcom-token, endpoint: "
+         "'http://127.0.0.1:"
       << fx_->wpcomPort() << "/wpcom/v2/jetpack-monitor/status-change'}\n";
     return y.str();
   }
-  std::string monitorYaml(int bucket, const std::string& verifiers, int dns_port, const std::string& correlation) {
-    return monitorYaml(MonitorOptions{.bucket = bucket, .verifiers = verifiers, .dns_port = dns_port,
+  std::string monitorYaml(int bucket, const std::string& verifiers, int dns_port,
+                          const std::string& correlation) {
+    return monitorYaml(MonitorOptions{.bucket = bucket,
+                                      .verifiers = verifiers,
+                                      .dns_port = dns_port,
                                       .correlation = correlation});
   }
 

@@ -42,6 +42,12 @@ void ProjectionWriter::record(std::uint64_t target_id, std::uint32_t slot, std::
   SlotState& s = slots_[slot];
   if (s.id != target_id) s = SlotState{target_id, 0};  // a new target in a reused slot
   const bool every_result = site_interval_s >= interval_s_;
+  if (s.last_s == 0 && o_.spread_first_write && !every_result) {
+    // Pretend the last write happened at a hashed point of the past interval (Fibonacci
+    // hashing spreads consecutive ids evenly): the first write lands within one interval.
+    const std::uint64_t h = (target_id * 0x9E3779B97F4A7C15ull) >> 32;
+    s.last_s = checked_s - static_cast<std::uint32_t>(h % interval_s_);
+  }
   if (!every_result && s.last_s != 0 &&
       checked_s < s.last_s + interval_s_ - static_cast<std::uint32_t>(o_.slack.count())) {
     return;

@@ -10,6 +10,13 @@
 // stable against event transactions). Deadlocks and lock waits are retried (3 attempts); rows that still fail are
 // put back unless a newer value arrived meanwhile.
 //
+// Start-up spread (`spread_first_write`, on in sink.mysql_projection): the first result of
+// each target after a start is written at a point of the projection interval chosen by a hash
+// of its id, not at once — otherwise a cold start of 2 M five-minute sites writes every row in
+// its first five minutes (~7 000 rows/s, most of a core of MariaDB) instead of the steady
+// 2 200 rows/s. The price: after a restart a row's last_checked_at may lag by up to one
+// projection interval more than usual, once.
+//
 // Written value: GREATEST(NOW(), result time rounded up to the second) — the commit time,
 // never earlier than the check it reports, even if the database clock lags ours.
 //
@@ -47,6 +54,7 @@ class ProjectionWriter {
     std::size_t statement_rows = 1'000;
     std::chrono::seconds slack{2};
     int lock_attempts = 3;
+    bool spread_first_write = false;  // see "Start-up spread" above
   };
 
   ProjectionWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics = nullptr);

@@ -63,6 +63,35 @@ TEST(Projection, AtMostOncePerIntervalPerTargetAndWrittenAtCommitTime) {
   EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 2);
 }
 
+// A cold start must not write every row at once: with the spread, the first results of 1 000
+// five-minute sites are projected over the 15-minute interval, each within it.
+TEST(Projection, StartUpSpreadWritesEachTargetOnceWithinTheFirstInterval) {
+  DatabaseConfig cfg = freshDatabase();
+  constexpr int kSites = 1000;
+  addSites(cfg, kSites);
+  auto pool = std::make_shared<Pool>(cfg, 2);
+  ProjectionWriter::Options o;
+  o.flush_interval = 1h;  // nothing leaves before flush(): pending() counts what is due
+  o.spread_first_write = true;
+  ProjectionWriter w(pool, o);
+  const std::int64_t t0 = nowMs() - 3'600'000;
+  for (int i = 1; i <= kSites; ++i) w.record(i, i - 1, 300, t0);
+  // Only the targets whose hashed point falls in the last 2 s (the slack) of the interval.
+  EXPECT_LT(w.pending(), static_cast<std::size_t>(kSites / 50));
+  std::size_t written = w.pending();
+  // Results every 5 minutes: each third of the interval brings about a third of the fleet.
+  for (std::int64_t at : {t0 + 300'000, t0 + 600'000, t0 + 900'000}) {
+    for (int i = 1; i <= kSites; ++i) w.record(i, i - 1, 300, at);
+    std::size_t now_pending = w.pending();
+    EXPECT_GT(now_pending - written, static_cast<std::size_t>(kSites / 5)) << at - t0;
+    EXPECT_LT(now_pending - written, static_cast<std::size_t>(kSites / 2)) << at - t0;
+    written = now_pending;  // coalesced per target: pending counts targets, not results
+  }
+  EXPECT_EQ(written, static_cast<std::size_t>(kSites));
+  ASSERT_TRUE(w.flush(10s));
+  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 0);
+}
+
 TEST(Projection, WrittenTimeIsNeverEarlierThanTheResultTime) {
   DatabaseConfig cfg = freshDatabase();
   addSites(cfg, 1);

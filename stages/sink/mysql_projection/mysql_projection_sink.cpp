@@ -18,7 +18,8 @@ class MysqlProjectionSink final : public Sink {
       : o_(o),
         writer_(mysql::Pool::shared(db, &metrics),
                 mysql::ProjectionWriter::Options{.interval_min = o.interval_min,
-                                                 .flush_interval = std::chrono::milliseconds(o.flush_interval_ms)},
+                                                 .flush_interval = std::chrono::milliseconds(o.flush_interval_ms),
+                                                 .spread_first_write = o.spread_start},
                 &metrics) {}
 
   void consume(const CheckPtr& check) override {
@@ -64,6 +65,7 @@ void registerMysqlProjectionSink(StageRegistry& registry) {
                   o.interval_min = static_cast<int>(m.getInt("interval_min", 15, 5, 15));
                   o.flush_interval_ms = static_cast<int>(m.getInt("flush_interval_ms", 10'000, 10, 600'000));
                   o.shutdown_timeout_s = static_cast<int>(m.getInt("shutdown_timeout_s", 30, 0, 3600));
+                  o.spread_start = m.getBool("spread_start", true);
                   return std::any(o);
                 },
                 [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {

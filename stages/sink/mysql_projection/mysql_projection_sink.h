@@ -12,6 +12,7 @@ struct MysqlProjectionOptions {
   int interval_min = 15;
   int flush_interval_ms = 10'000;
   int shutdown_timeout_s = 30;
+  bool spread_start = true;  // first write per target at a hashed point of the interval
 };
 
 std::unique_ptr<Sink> makeMysqlProjectionSink(const MysqlProjectionOptions& options,

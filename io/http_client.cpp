@@ -349,8 +349,9 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     }
     r.timings.tls_ms = msBetween(tls_start_, Clock::now());
     tls_ok_ = true;
-    if (tls_uncapped_retry_) env_->tls->noteCapRefused(verify_);
     env_->tls->collect(tls_->native_handle(), verify_, r.tls);
+    // After collect(): a retry that was a full handshake must not clear the mark again.
+    if (tls_uncapped_retry_) env_->tls->noteCapRefused(verify_);
     std::int64_t now_s = unixMs() / 1000;
     if (verify_.leaf_expired || (r.tls.cert_not_after != 0 && now_s > r.tls.cert_not_after)) {
       fail(ErrorCode::kTlsExpired, ProbePhase::kTlsHandshake, "tls: certificate has expired");

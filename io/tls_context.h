@@ -40,7 +40,7 @@ struct TlsOptions {
   std::string ca_file;  // extra PEM trust anchors; "" = none
   std::chrono::seconds full_handshake_interval{86400};
   std::size_t max_cached_sessions = 200'000;  // bounded: ~1–2 KiB each
-  bool tls12_resumption = true;               // see the header comment
+  bool tls12_resumption = false;              // see the header comment
 };
 
 // Per-connection verification facts, filled by the verify callback.

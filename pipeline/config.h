@@ -47,7 +47,7 @@ struct ProbeConfig {
   std::int64_t max_header_bytes = 64 * 1024;
   std::int64_t body_limit_bytes = 1024 * 1024;
   int full_handshake_interval_s = 86400;  // TLS: resume sessions, but refresh cert facts daily
-  bool tls12_resumption = true;  // between full handshakes resume TLS 1.2 sessions (no key exchange)
+  bool tls12_resumption = false;  // between full handshakes resume TLS 1.2 sessions (no key exchange)
   std::string source_address;        // local IPv4/IPv6 address checks connect from; "" = any
 };
 

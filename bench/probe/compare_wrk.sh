@@ -2,8 +2,8 @@
 # Compares probe.http with wrk on the same fixture, in one run, with fresh connections:
 #   plain HTTP  — wrk -H 'Connection: close' vs probe.http (DNS cached, the steady state)
 #   HTTPS       — wrk (full handshakes) vs probe.http full handshakes and resumed sessions:
-#                 TLS 1.2 resumption (probe.tls12_resumption, the default) and, in a second
-#                 process with the policy off, TLS 1.3 resumption
+#                 TLS 1.2 resumption (probe.tls12_resumption: true) and, in a second
+#                 process with the default (policy off), TLS 1.3 resumption
 # Both rotate over the same N generated hosts (wrk through a Lua script setting Host; the
 # probe resolves each name through the fixture's DNS and dials its 127.x.y.z address).
 # The load generator runs on CPU 0, the fixture on CPU 1 (BENCHMARKING.md); CPU is each
@@ -93,11 +93,12 @@ taskset -c 0 "$load" --config "$work/probe.yaml" --hosts "$hosts" --concurrency 
   --url "$u_http" --url "$u_http" | tee "$work/probe.txt"
 # A fresh process: an http pass fills the DNS cache, then full handshakes (TLS 1.3), then one
 # pass of full handshakes capped at TLS 1.2 (they earn the TLS 1.2 sessions), then resumptions.
-taskset -c 0 "$load" --config "$work/probe.yaml" --hosts "$https_hosts" --concurrency "$conc" --threads 1 \
+# probe.tls12_resumption is off by default; this run turns it on.
+sed 's/^probe:$/probe:\n  tls12_resumption: true/' "$work/probe.yaml" > "$work/probe12.yaml"
+taskset -c 0 "$load" --config "$work/probe12.yaml" --hosts "$https_hosts" --concurrency "$conc" --threads 1 \
   --url "$u_http" --url "$u_https" --url "$u_https" --url "$u_https" | sed 's/^pass /https-run pass /' | tee -a "$work/probe.txt"
-# The same with the policy off: TLS 1.3 sessions resumed (psk_dhe_ke), for comparison.
-sed 's/^probe:$/probe:\n  tls12_resumption: false/' "$work/probe.yaml" > "$work/probe13.yaml"
-taskset -c 0 "$load" --config "$work/probe13.yaml" --hosts "$https_hosts" --concurrency "$conc" --threads 1 \
+# The default (policy off): TLS 1.3 sessions resumed (psk_dhe_ke), for comparison.
+taskset -c 0 "$load" --config "$work/probe.yaml" --hosts "$https_hosts" --concurrency "$conc" --threads 1 \
   --url "$u_http" --url "$u_https" --url "$u_https" | sed 's/^pass /tls13-run pass /' | tee -a "$work/probe.txt"
 
 echo "## ratios (checks per CPU-second of probe_load / requests per CPU-second of wrk)"

@@ -9,7 +9,7 @@
 //
 // Each --url is one pass over the same hosts, in order, in one process: the first http pass
 // fills the DNS cache, the second is the steady state the daemon runs in; the first https pass
-// does full handshakes (DNS already cached); with probe.tls12_resumption (the default) the
+// does full handshakes (DNS already cached); with probe.tls12_resumption: true the
 // second is a full handshake capped at TLS 1.2 that earns a TLS 1.2 session, and the third and
 // later resume it (without the policy the second pass already resumes TLS 1.3 sessions). The YAML's
 // pipeline.probe must be probe.http; pipeline.source is required by the config parser but not used

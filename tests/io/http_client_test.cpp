@@ -68,6 +68,7 @@ class HttpClientTest : public ::testing::Test {
       ro.tries = 1;
       TlsOptions to;
       to.ca_file = std::move(ca_file);
+      to.tls12_resumption = true;  // the HTTPS tests below exercise the policy
       HttpClientOptions co;
       co.allow_private_targets = allow_private;
       client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro),

@@ -57,6 +57,7 @@ class ProbeScenarios : public ::testing::Test {
         "  timeout_ms: 500\n"
         "  tries: 2\n"
         "probe:\n"
+        "  tls12_resumption: true\n"
         "  allow_private_targets: true\n"
         "  ca_file: '" +
         fixture_->caFile() +

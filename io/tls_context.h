@@ -11,8 +11,8 @@
 //   real NotAfter; every other verification error aborts the handshake (code 3).
 // - Sessions are cached per host:port and offered on the next check, except that a full
 //   handshake is forced once per full_handshake_interval so certificate facts stay fresh.
-// - Resumption policy (tls12_resumption): between those full handshakes a check offers at most
-//   TLS 1.2 and resumes a TLS 1.2 session, because a TLS 1.2 abbreviated handshake has no key
+// - Resumption policy (tls12_resumption, opt-in): between those full handshakes a check offers
+//   at most TLS 1.2 and resumes a TLS 1.2 session, because a TLS 1.2 abbreviated handshake has no key
 //   exchange while a TLS 1.3 one always does (psk_dhe_ke): measured on OpenSSL 3.0, ~45 µs of
 //   client CPU against ~250 µs. The full handshake is never capped, so the facts it records
 //   are the server's best protocol. A capped handshake that fails is retried uncapped within

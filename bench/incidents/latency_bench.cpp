@@ -35,6 +35,7 @@
 #include "pipeline/runner.h"
 #include "tests/support/fixture_process.h"
 #include "tests/support/private_mariadb.h"
+#include "tests/support/verifier_process.h"
 
 namespace {
 
@@ -48,56 +49,6 @@ std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// A `tidewatch verifier` child process (as in tests/integration/incidents_e2e).
-class Verifier {
- public:
-  Verifier(const std::string& dir, const std::string& address, int port, int index, const testing::FixtureProcess& fx)
-      : address_(address), port_(port) {
-    std::string cfg = dir + "/verifier" + std::to_string(index) + ".yaml";
-    std::ofstream(cfg) << "verifier: {listen: '" << address << ":" << port << "', auth_token: '" << kToken
-                       << "', vantage_id: 'bench-v" << index << "'}\n"
-                       << "probe: {allow_private_targets: true, default_timeout_s: 10}\n"
-                       << "resolver: {servers: ['127.0.0.1:" << fx.dnsPort(0) << "']}\n"
-                       << "admin: {listen: ''}\n";
-    std::string bin = std::string(TIDEWATCH_BUILD_DIR) + "/app/tidewatch";
-    std::string log = dir + "/verifier" + std::to_string(index) + ".log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::freopen(log.c_str(), "w", stdout);
-      std::freopen(log.c_str(), "a", stderr);
-      ::execl(bin.c_str(), bin.c_str(), "verifier", "--config", cfg.c_str(), static_cast<char*>(nullptr));
-      std::_Exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      try {
-        if (testing::httpRequest(address, static_cast<std::uint16_t>(port), "GET", "/v2/status", "", {}, 1).status == 200)
-          return;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    throw std::runtime_error("verifier on " + address + " did not come up; see " + log);
-  }
-  ~Verifier() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-  }
-  std::string yaml(int index) const {
-    return "  - {name: v" + std::to_string(index) + ", host: '" + address_ + "', port: " + std::to_string(port_) +
-           ", auth_token: '" + kToken + "'}\n";
-  }
-
- private:
-  std::string address_;
-  int port_;
-  pid_t pid_ = -1;
-};
 
 struct Site {
   std::string kind;
@@ -133,12 +84,17 @@ int run(int timeouts, int hard, int refused) {
              "bench");
   }
 
-  std::vector<std::unique_ptr<Verifier>> verifiers;
+  std::vector<std::unique_ptr<testing::VerifierProcess>> verifiers;
   std::string vy;
   int vport = 20000 + static_cast<int>(::getpid() % 20000);
   for (int i = 0; i < 3; ++i) {
-    verifiers.push_back(std::make_unique<Verifier>(fx.tempDir(), "127.0.0." + std::to_string(i + 2), vport, i + 1, fx));
-    vy += verifiers.back()->yaml(i + 1);
+    const std::string extra = "probe: {allow_private_targets: true, default_timeout_s: 10}\n"
+                              "resolver: {servers: ['127.0.0.1:" + std::to_string(fx.dnsPort(0)) + "']}\n"
+                              "admin: {listen: ''}\n";
+    verifiers.push_back(std::make_unique<testing::VerifierProcess>(
+        fx.tempDir(), "127.0.0." + std::to_string(i + 2), static_cast<std::uint16_t>(vport), i + 1, kToken, extra,
+        "bench-v"));
+    vy += verifiers.back()->yaml();
   }
   std::ostringstream y;
   y << "database: {socket: '" << dbcfg.socket << "', user: root, name: bench}\n"

@@ -35,6 +35,7 @@
 #include "stages/source/mysql/mysql_source.h"
 #include "tests/support/fixture_process.h"
 #include "tests/support/private_mariadb.h"
+#include "tests/support/verifier_process.h"
 
 namespace tidewatch::e2e {
 
@@ -109,66 +110,6 @@ inline std::uint16_t freePort(const char* address) {
   return ntohs(a.sin_port);
 }
 
-// A `tidewatch verifier` child process listening on `address` and probing from it; its
-// vantage is "e2e-v<index>" in region "loop-<index>".
-class VerifierProcess {
- public:
-  VerifierProcess(const std::string& dir, const std::string& address, std::uint16_t port, int index,
-                  const testing::FixtureProcess& fx)
-      : address_(address), port_(port) {
-    std::string cfg = dir + "/verifier" + std::to_string(index) + ".yaml";
-    std::ofstream(cfg)
-        << "verifier:\n"
-        << "  listen: \"" << address << ":" << port << "\"\n"
-        << "  auth_token: \"" << kToken << "\"\n"
-        << "  vantage_id: \"e2e-v" << index << "\"\n"
-        << "  region: \"loop-" << index << "\"\n"
-        << "probe: {allow_private_targets: true, default_timeout_s: 3, source_address: '" << address
-        << "', ca_file: '" << fx.caFile() << "'}\n"
-        << "resolver: {servers: ['127.0.0.1:" << fx.dnsPort(0)
-        << "'], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 1}\n"
-        << "admin: {listen: ''}\n";
-    std::string bin = std::string(TIDEWATCH_BUILD_DIR) + "/app/tidewatch";
-    std::string log = dir + "/verifier" + std::to_string(index) + ".log";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::freopen(log.c_str(), "w", stdout);
-      std::freopen(log.c_str(), "a", stderr);
-      ::execl(bin.c_str(), bin.c_str(), "verifier", "--config", cfg.c_str(),
-              static_cast<char*>(nullptr));
-      std::_Exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      try {
-        auto r = testing::httpRequest(address, port, "GET", "/v2/status", "", {}, 1);
-        if (r.status == 200) return;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    throw std::runtime_error("verifier on " + address + " did not come up; see " + log);
-  }
-  ~VerifierProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  std::string yaml(int index) const {
-    return "  - {name: v" + std::to_string(index) + ", host: '" + address_ +
-           "', port: " + std::to_string(port_) + ", auth_token: '" + kToken + "'}\n";
-  }
-
- private:
-  std::string address_;
-  std::uint16_t port_;
-  pid_t pid_ = -1;
-};
-
 struct Scenario {
   std::string name;
   std::uint64_t id;
@@ -237,9 +178,17 @@ class IncidentsE2E : public ::testing::Test {
     std::uint16_t vport = freePort("127.0.0.2");
     std::string live;
     for (int i = 0; i < 3; ++i) {
-      verifiers_.push_back(std::make_unique<VerifierProcess>(
-          dir_, "127.0.0." + std::to_string(i + 2), vport, i + 1, *fx_));
-      live += verifiers_.back()->yaml(i + 1);
+      // Each probes from its own address (probe.source_address): a vantage in region loop-N.
+      const std::string address = "127.0.0." + std::to_string(i + 2);
+      std::ostringstream extra;
+      extra << "probe: {allow_private_targets: true, default_timeout_s: 3, source_address: '" << address
+            << "', ca_file: '" << fx_->caFile() << "'}\n"
+            << "resolver: {servers: ['127.0.0.1:" << fx_->dnsPort(0)
+            << "'], timeout_ms: 500, tries: 2, cache_min_ttl_s: 1, cache_max_ttl_s: 1}\n"
+            << "admin: {listen: ''}\n";
+      verifiers_.push_back(std::make_unique<testing::VerifierProcess>(
+          dir_, address, vport, i + 1, kToken, extra.str(), "e2e-v", "loop-" + std::to_string(i + 1)));
+      live += verifiers_.back()->yaml();
     }
     return live;
   }
@@ -337,7 +286,7 @@ class IncidentsE2E : public ::testing::Test {
   std::unique_ptr<testing::PrivateMariaDb> db_;
   DatabaseConfig dbcfg_;
   std::string dir_;
-  std::vector<std::unique_ptr<VerifierProcess>> verifiers_;
+  std::vector<std::unique_ptr<testing::VerifierProcess>> verifiers_;
   std::unique_ptr<io::AsioEventLoop> loop_;
   std::vector<std::unique_ptr<Metrics>> metrics_;
   std::vector<std::unique_ptr<Runner>> runners_;

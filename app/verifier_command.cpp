@@ -11,7 +11,7 @@
 #include "io/event_loop.h"
 #include "io/verifier_server.h"
 #include "pipeline/config.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 

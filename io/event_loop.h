@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/event_loop.h"
+#include "core/event_loop.h"
 
 namespace tidewatch::io {
 

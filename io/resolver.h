@@ -29,7 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pipeline/probe_result.h"
+#include "core/probe_result.h"
 
 namespace tidewatch::io {
 

@@ -27,7 +27,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/probe_result.h"
+#include "core/probe_result.h"
 
 struct ssl_st;
 namespace asio::ssl {

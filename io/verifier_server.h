@@ -28,7 +28,7 @@
 #include <string>
 
 #include "pipeline/check.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/stage.h"
 
 namespace tidewatch::io {

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/stage.h"
 
 namespace tidewatch::io {

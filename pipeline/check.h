@@ -8,8 +8,8 @@
 #include <memory>
 #include <string_view>
 
-#include "pipeline/probe_result.h"
-#include "pipeline/target.h"
+#include "core/probe_result.h"
+#include "core/target.h"
 
 namespace tidewatch {
 

@@ -26,9 +26,9 @@
 
 #include "pipeline/config.h"
 #include "pipeline/due_wheel.h"
-#include "pipeline/event_loop.h"
+#include "core/event_loop.h"
 #include "pipeline/graph.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 #include "pipeline/target_table.h"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "pipeline/check.h"
-#include "pipeline/target.h"
+#include "core/target.h"
 
 namespace tidewatch {
 

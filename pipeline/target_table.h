@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pipeline/target.h"
+#include "core/target.h"
 
 namespace tidewatch {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/probe_result.h"
-#include "pipeline/target.h"
+#include "core/probe_result.h"
+#include "core/target.h"
 
 namespace tidewatch {
 

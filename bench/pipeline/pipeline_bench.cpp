@@ -13,7 +13,7 @@
 #include "io/event_loop.h"
 #include "pipeline/due_wheel.h"
 #include "pipeline/graph.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 #include "pipeline/target_table.h"
 #include "stages/source/file/file_source.h"

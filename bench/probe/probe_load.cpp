@@ -28,7 +28,7 @@
 
 #include "io/event_loop.h"
 #include "pipeline/config.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 
 using namespace tidewatch;

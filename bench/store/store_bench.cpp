@@ -27,7 +27,7 @@
 #include "io/mysql/pool.h"
 #include "io/mysql/projection_writer.h"
 #include "io/mysql/session.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "stages/source/mysql/mysql_source.h"
 
 using namespace tidewatch;

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "io/mysql/db_error.h"
-#include "pipeline/target.h"
+#include "core/target.h"
 
 namespace tidewatch {
 class Metrics;

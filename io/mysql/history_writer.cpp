@@ -10,7 +10,7 @@
 
 #include "io/mysql/pool.h"
 #include "io/mysql/session.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch::mysql {
 

@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch::mysql {
 

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "stages/source/mysql/mysql_source.h"
 #include "tests/io_mysql/store_test_support.h"
 

@@ -19,7 +19,7 @@
 #include "io/mysql/history_writer.h"
 #include "io/mysql/pool.h"
 #include "io/mysql/projection_writer.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "tests/io_mysql/store_test_support.h"
 
 namespace tidewatch::mysql::test {

@@ -6,7 +6,7 @@
 #include "io/mysql/history_writer.h"
 #include "io/mysql/pool.h"
 #include "io/mysql/projection_writer.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "stages/sink/mysql_history/mysql_history_sink.h"
 #include "tests/io_mysql/store_test_support.h"
 

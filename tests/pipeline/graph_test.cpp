@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "io/event_loop.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 
 namespace tidewatch {

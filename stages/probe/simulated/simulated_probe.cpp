@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "pipeline/event_loop.h"
+#include "core/event_loop.h"
 
 namespace tidewatch::stages {
 namespace {

@@ -17,7 +17,7 @@
 
 #include "io/mysql/event_store.h"
 #include "io/mysql/pool.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "stages/sink/incidents/correlation.h"
 #include "stages/sink/incidents/evidence.h"
 #include "stages/sink/incidents/site_runtime_writer.h"

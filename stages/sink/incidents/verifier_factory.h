@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "pipeline/config.h"
-#include "pipeline/event_loop.h"
-#include "pipeline/metrics.h"
+#include "core/event_loop.h"
+#include "core/metrics.h"
 #include "pipeline/verification.h"
 
 namespace tidewatch::stages {

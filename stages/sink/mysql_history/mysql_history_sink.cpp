@@ -7,7 +7,7 @@
 
 #include "io/mysql/history_writer.h"
 #include "io/mysql/pool.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch::stages {
 

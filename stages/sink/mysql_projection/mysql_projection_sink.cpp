@@ -7,7 +7,7 @@
 
 #include "io/mysql/pool.h"
 #include "io/mysql/projection_writer.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch::stages {
 namespace {

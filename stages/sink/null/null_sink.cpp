@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch::stages {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "pipeline/registry.h"
-#include "pipeline/target.h"
+#include "core/target.h"
 
 namespace tidewatch::stages {
 

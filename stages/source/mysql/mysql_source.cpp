@@ -12,7 +12,7 @@
 
 #include "io/mysql/fleet_reader.h"
 #include "io/mysql/pool.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch::stages {
 namespace {

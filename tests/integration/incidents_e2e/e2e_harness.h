@@ -29,7 +29,7 @@
 #include "io/mysql/migrate.h"
 #include "io/mysql/session.h"
 #include "pipeline/config.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 #include "pipeline/runner.h"
 #include "stages/source/mysql/mysql_source.h"

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "io/event_loop.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 
 namespace tidewatch {

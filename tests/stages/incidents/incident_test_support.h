@@ -16,7 +16,7 @@
 #include "io/mysql/migrate.h"
 #include "io/mysql/pool.h"
 #include "io/mysql/session.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/sink/incidents/incident_sink.h"
 #include "tests/support/private_mariadb.h"

@@ -11,7 +11,7 @@
 #include "io/event_loop.h"
 #include "io/wpcom_client.h"
 #include "pipeline/config.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 #include "tests/io/fakes/fake_http.h"
 #include "tests/support/fixture_process.h"

@@ -5,7 +5,7 @@
 
 #include "io/event_loop.h"
 #include "pipeline/config.h"
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 #include "pipeline/registry.h"
 #include "tests/io/fakes/fake_dns.h"
 #include "tests/io/fakes/fake_http.h"

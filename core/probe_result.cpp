@@ -1,4 +1,4 @@
-#include "pipeline/probe_result.h"
+#include "core/probe_result.h"
 
 #include "pipeline/check.h"
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/probe_result.h"
+#include "core/probe_result.h"
 
 namespace tidewatch {
 

@@ -1,4 +1,4 @@
-#include "pipeline/metrics.h"
+#include "core/metrics.h"
 
 namespace tidewatch {
 

@@ -1,4 +1,4 @@
-#include "pipeline/target.h"
+#include "core/target.h"
 
 namespace tidewatch {
 

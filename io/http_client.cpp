@@ -1,6 +1,5 @@
 #include "io/http_client.h"
 
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -16,10 +15,11 @@
 #include <optional>
 #include <vector>
 
-#include "io/http_parser.h"
-#include "io/ip_safety.h"
+#include "io/http/response_parser.h"
+#include "io/net/ip_safety.h"
 #include "io/keyword_matcher.h"
-#include "io/url.h"
+#include "io/net/source_address.h"
+#include "io/net/url.h"
 
 namespace tidewatch::io {
 
@@ -258,9 +258,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
         });
   }
 
-  // Opens the socket bound to probe.source_address. IP_BIND_ADDRESS_NO_PORT defers the port
-  // choice to connect(), so the ephemeral range is shared per destination as without a bind
-  // (a plain bind(addr, 0) would give each connection a port unique across all destinations).
+  // Opens the socket bound to probe.source_address (io/net/source_address.h).
   bool bindSource(const asio::ip::address& dest) {
     const auto& src = opts_.source_address;
     if (src.is_v4() != dest.is_v4()) {
@@ -268,14 +266,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
           "source address " + src.to_string() + " cannot reach " + dest.to_string();
       return false;
     }
-    std::error_code ec;
-    socket_.open(src.is_v4() ? Tcp::v4() : Tcp::v6(), ec);
-    if (!ec) {
-      int one = 1;
-      ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      socket_.bind(Tcp::endpoint(src, 0), ec);
-    }
-    if (ec) {
+    if (std::error_code ec = bindToSource(socket_, src)) {
       last_connect_error_ = "bind " + src.to_string() + ": " + ec.message();
       closeSocket();
       return false;

@@ -16,8 +16,8 @@
 #include <memory>
 #include <string>
 
-#include "io/resolver.h"
-#include "io/tls_context.h"
+#include "io/net/resolver.h"
+#include "io/net/tls_context.h"
 #include "pipeline/check.h"
 #include "pipeline/stage.h"
 

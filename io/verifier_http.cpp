@@ -14,8 +14,8 @@
 #include <atomic>
 #include <optional>
 
-#include "io/http_parser.h"
-#include "io/url.h"
+#include "io/http/response_parser.h"
+#include "io/net/url.h"
 
 namespace tidewatch::io {
 namespace {

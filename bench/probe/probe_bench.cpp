@@ -5,11 +5,11 @@
 #include <asio/io_context.hpp>
 #include <string>
 
-#include "io/http_parser.h"
+#include "io/http/response_parser.h"
 #include "io/keyword_matcher.h"
-#include "io/resolver.h"
-#include "io/url.h"
-#include "tests/io/fakes/fake_dns.h"
+#include "io/net/resolver.h"
+#include "io/net/url.h"
+#include "tests/support/fake_dns.h"
 
 using namespace tidewatch::io;
 

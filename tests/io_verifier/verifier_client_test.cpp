@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "io/verifier_client.h"
-#include "tests/io/fakes/fake_http.h"
+#include "tests/support/fake_http.h"
 #include "tests/io_verifier/verifier_test_util.h"
 #include "tests/support/fixture_process.h"
 

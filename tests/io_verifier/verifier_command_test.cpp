@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/io/fakes/fake_http.h"
+#include "tests/support/fake_http.h"
 #include "tests/support/fixture_process.h"
 
 namespace tidewatch {

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/io/fakes/fake_http.h"
+#include "tests/support/fake_http.h"
 #include "tests/io_verifier/verifier_test_util.h"
 #include "tests/support/fixture_process.h"
 

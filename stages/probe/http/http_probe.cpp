@@ -1,12 +1,12 @@
 #include "stages/probe/http/http_probe.h"
 
-#include <asio/ip/tcp.hpp>
 #include <stdexcept>
 
 #include "io/event_loop.h"
 #include "io/http_client.h"
-#include "io/resolver.h"
-#include "io/tls_context.h"
+#include "io/net/resolver.h"
+#include "io/net/source_address.h"
+#include "io/net/tls_context.h"
 
 namespace tidewatch::stages {
 namespace {
@@ -43,12 +43,7 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
     // The parser checked the syntax; whether this host owns the address is only known here.
     // Fatal at startup rather than every check failing with "Cannot assign requested address".
     o.source_address = asio::ip::make_address(p.source_address);
-    asio::io_context io;
-    asio::ip::tcp::socket s(io);
-    std::error_code ec;
-    s.open(o.source_address.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
-    if (!ec) s.bind(asio::ip::tcp::endpoint(o.source_address, 0), ec);
-    if (ec)
+    if (std::error_code ec = io::checkSourceAddress(o.source_address))
       throw std::invalid_argument("probe.source_address: cannot bind " + p.source_address + ": " + ec.message());
   }
   return o;

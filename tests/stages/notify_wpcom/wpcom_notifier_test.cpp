@@ -13,7 +13,7 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
-#include "tests/io/fakes/fake_http.h"
+#include "tests/support/fake_http.h"
 #include "tests/support/fixture_process.h"
 
 namespace tidewatch {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "io/resolver.h"
+#include "io/net/dns_cache.h"
 
 namespace tidewatch::io {
 namespace {

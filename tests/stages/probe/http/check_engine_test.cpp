@@ -14,9 +14,9 @@
 #include <future>
 #include <thread>
 
-#include "tests/io/fakes/fake_dns.h"
-#include "tests/io/fakes/fake_http.h"
-#include "tests/io/fakes/test_certs.h"
+#include "tests/support/fake_dns.h"
+#include "tests/support/fake_http.h"
+#include "tests/support/test_certs.h"
 
 namespace tidewatch::io {
 namespace {

@@ -11,10 +11,7 @@
 // fd, async_wait for readiness) and one steady_timer is re-armed from ares_timeout(). No
 // exception unwinds through a c-ares callback.
 //
-// Cache (DnsCache below): positive answers live for the answer's TTL clamped to
-// [min_ttl, max_ttl] minus a per-name jitter of up to 20 % (a hash of the name), so entries
-// loaded together do not expire together; NXDOMAIN/NODATA are cached for negative_ttl;
-// SERVFAIL, timeouts and other errors are never cached.
+// Answers are cached in a DnsCache (dns_cache.h) that only the resolver's strand touches.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -29,7 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/probe_result.h"
+#include "io/net/dns_cache.h"
 
 namespace tidewatch::io {
 
@@ -42,51 +39,6 @@ struct ResolverOptions {
   int negative_ttl_s = 5;
   std::size_t max_entries = 2'000'000;
   int socket_buffer_bytes = 4 << 20;  // SO_RCVBUF of c-ares' sockets; 0 = the kernel's default
-};
-
-struct ResolveResult {
-  std::vector<asio::ip::address> addresses;  // IPv4 first, then IPv6
-  DnsErrorKind error = DnsErrorKind::kNone;
-  std::string detail;       // c-ares' message on error
-  std::uint32_t ttl_s = 0;  // smallest TTL in the answer
-};
-using ResolveResultPtr = std::shared_ptr<const ResolveResult>;
-
-// The cache alone (no locking; the Resolver serialises access). Time is passed in so tests
-// can move it.
-class DnsCache {
- public:
-  using Clock = std::chrono::steady_clock;
-  struct Options {
-    std::chrono::seconds min_ttl{30};
-    std::chrono::seconds max_ttl{900};
-    std::chrono::seconds negative_ttl{5};
-    std::size_t max_entries = 2'000'000;
-  };
-  explicit DnsCache(Options options) : options_(options) {}
-
-  ResolveResultPtr lookup(std::string_view name, Clock::time_point now);
-  // Stores `result` if it is cacheable (an answer, NXDOMAIN or NODATA); returns whether it did.
-  bool insert(std::string_view name, ResolveResultPtr result, Clock::time_point now);
-  // How long `name` stays cached for an answer with `answer_ttl`.
-  std::chrono::milliseconds lifetime(std::string_view name, std::uint32_t answer_ttl_s,
-                                     bool negative) const;
-  std::size_t size() const { return entries_.size(); }
-  void clear() { entries_.clear(); }
-
- private:
-  struct Entry {
-    ResolveResultPtr result;
-    Clock::time_point expires;
-  };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  Options options_;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
 };
 
 class Resolver {

@@ -1,4 +1,4 @@
-#include "io/resolver.h"
+#include "io/net/resolver.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <future>
 #include <thread>
 
-#include "tests/io/fakes/fake_dns.h"
+#include "tests/support/fake_dns.h"
 
 namespace tidewatch::io {
 namespace {

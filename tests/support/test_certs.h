@@ -14,7 +14,7 @@
 #include <string>
 #include <utility>
 
-#include "tests/io/fakes/fake_http.h"
+#include "tests/support/fake_http.h"
 
 namespace tidewatch::testing {
 

@@ -1,26 +1,16 @@
-#include "io/url.h"
+#include "io/net/url.h"
 
 #include <algorithm>
 #include <cctype>
 #include <vector>
+
+#include "core/text.h"
 
 namespace tidewatch::io {
 namespace {
 
 // Longer URLs are not sites anyone monitors; bounding them keeps loop detection cheap.
 constexpr std::size_t kMaxUrlLength = 8192;
-
-char lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-bool iequalsPrefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(s[i]) != prefix[i]) return false;
-  }
-  return true;
-}
 
 bool validHostChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
@@ -122,10 +112,10 @@ UrlParse parseUrl(std::string_view text) {
     return r;
   }
   Url url;
-  if (iequalsPrefix(text, "https://")) {
+  if (istartsWith(text, "https://")) {
     url.https = true;
     text.remove_prefix(8);
-  } else if (iequalsPrefix(text, "http://")) {
+  } else if (istartsWith(text, "http://")) {
     text.remove_prefix(7);
   } else {
     r.error = UrlError::kBadScheme;
@@ -179,7 +169,7 @@ UrlParse parseUrl(std::string_view text) {
     return r;
   }
   url.host.reserve(host.size());
-  for (char c : host) url.host.push_back(lower(c));
+  for (char c : host) url.host.push_back(asciiLower(c));
   if (!url.host.empty() && url.host.back() == '.' && !url.host_is_ipv6) url.host.pop_back();
   if (url.host.empty()) {
     r.error = UrlError::kBadHost;

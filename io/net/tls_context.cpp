@@ -1,4 +1,4 @@
-#include "io/tls_context.h"
+#include "io/net/tls_context.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -10,6 +10,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "core/text.h"
 
 namespace tidewatch::io {
 namespace {
@@ -54,7 +56,7 @@ std::int64_t asn1ToUnix(const ASN1_TIME* t) {
   if (t == nullptr) return 0;
   std::tm tm{};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return static_cast<std::int64_t>(timegm(&tm));
+  return unixSecondsFromUtc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace

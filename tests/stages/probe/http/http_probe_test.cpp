@@ -7,8 +7,8 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
-#include "tests/io/fakes/fake_dns.h"
-#include "tests/io/fakes/fake_http.h"
+#include "tests/support/fake_dns.h"
+#include "tests/support/fake_http.h"
 
 namespace tidewatch {
 namespace {

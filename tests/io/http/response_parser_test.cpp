@@ -1,4 +1,4 @@
-#include "io/http_parser.h"
+#include "io/http/response_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,9 @@
-#include "io/http_parser.h"
+#include "io/http/response_parser.h"
 
 #include <algorithm>
 #include <cstring>
+
+#include "core/text.h"
 
 namespace tidewatch::io {
 namespace {
@@ -10,18 +12,6 @@ namespace {
 constexpr std::size_t kMaxChunkSizeLine = 4096;
 // The CRLF after chunk data; anything longer is a framing error.
 constexpr std::size_t kMaxChunkDataEnd = 2;
-
-char lowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lowerAscii(a[i]) != b[i]) return false;
-  }
-  return true;
-}
 
 std::string_view trimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -37,7 +27,7 @@ bool isTokenChar(char c) {
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  c = lowerAscii(c);
+  c = asciiLower(c);
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }

@@ -1,8 +1,9 @@
-// Incremental, bounded HTTP/1.x response parser (status line, headers, Content-Length and
-// chunked framing). Fed whatever the socket returned — any split, down to one byte — it never
-// buffers more than one partial head line (bounded by max_header_bytes) or one chunk-size line,
-// so a 1 GB body or a 1 MB header line keeps memory flat. Garbage is an error value, never a
-// crash or an exception. One parser per connection; not thread-safe.
+// io::HttpResponseParser: incremental, bounded HTTP/1.x response parser (status line,
+// headers, Content-Length and chunked framing). Fed whatever the socket returned — any split,
+// down to one byte — it never buffers more than one partial head line (bounded by
+// max_header_bytes) or one chunk-size line, so a 1 GB body or a 1 MB header line keeps memory
+// flat. Garbage is an error value, never a crash or an exception. One parser per connection;
+// not thread-safe.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "io/url.h"
+#include "io/net/url.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "io/ip_safety.h"
+#include "io/net/ip_safety.h"
 
 #include <array>
 #include <cstdint>

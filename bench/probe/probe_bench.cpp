@@ -6,7 +6,7 @@
 #include <string>
 
 #include "io/http/response_parser.h"
-#include "io/keyword_matcher.h"
+#include "stages/probe/http/keyword_matcher.h"
 #include "io/net/resolver.h"
 #include "io/net/url.h"
 #include "tests/support/fake_dns.h"
@@ -78,7 +78,7 @@ BENCHMARK(BM_ParseChunked);
 void BM_KeywordStream(benchmark::State& state) {
   std::string page = healthyPage();
   for (auto _ : state) {
-    KeywordMatcher m("uptime-bench-canary", {"HACKED", "DARKLOCK", "casino"});
+    tidewatch::stages::KeywordMatcher m("uptime-bench-canary", {"HACKED", "DARKLOCK", "casino"});
     for (std::size_t i = 0; i < page.size(); i += 256)
       m.feed(std::string_view(page).substr(i, 256));
     benchmark::DoNotOptimize(m.requiredFound());

@@ -56,7 +56,8 @@ std::int64_t asn1ToUnix(const ASN1_TIME* t) {
   if (t == nullptr) return 0;
   std::tm tm{};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return unixSecondsFromUtc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return unixSecondsFromUtc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                            tm.tm_sec);
 }
 
 }  // namespace

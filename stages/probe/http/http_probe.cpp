@@ -3,10 +3,10 @@
 #include <stdexcept>
 
 #include "io/event_loop.h"
-#include "io/http_client.h"
 #include "io/net/resolver.h"
 #include "io/net/source_address.h"
 #include "io/net/tls_context.h"
+#include "stages/probe/http/check_engine.h"
 
 namespace tidewatch::stages {
 namespace {
@@ -29,8 +29,8 @@ io::ResolverOptions resolverOptions(const ResolverConfig& c) {
   return o;
 }
 
-io::HttpClientOptions clientOptions(const ProbeConfig& p) {
-  io::HttpClientOptions o;
+HttpCheckOptions clientOptions(const ProbeConfig& p) {
+  HttpCheckOptions o;
   o.user_agent = p.user_agent;
   o.default_timeout_s = automatic(p.default_timeout_s, 10);
   o.max_redirects = !p.follow_redirects ? 0 : p.max_redirects > 0 ? p.max_redirects : 10;
@@ -44,7 +44,8 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
     // Fatal at startup rather than every check failing with "Cannot assign requested address".
     o.source_address = asio::ip::make_address(p.source_address);
     if (std::error_code ec = io::checkSourceAddress(o.source_address))
-      throw std::invalid_argument("probe.source_address: cannot bind " + p.source_address + ": " + ec.message());
+      throw std::invalid_argument("probe.source_address: cannot bind " + p.source_address + ": " +
+                                  ec.message());
   }
   return o;
 }
@@ -71,10 +72,10 @@ HttpProbe::HttpProbe(StageContext& ctx) {
   tls.full_handshake_interval =
       std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
   tls.tls12_resumption = config.probe.tls12_resumption;
-  io::HttpClientOptions options = clientOptions(config.probe);
+  HttpCheckOptions options = clientOptions(config.probe);
   options.one_io_thread = threads == 1;
-  client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver),
-                                             std::make_shared<io::TlsContext>(tls), options);
+  client_ = std::make_unique<HttpCheckEngine>(*io, std::move(resolver),
+                                              std::make_shared<io::TlsContext>(tls), options);
 }
 
 HttpProbe::~HttpProbe() {

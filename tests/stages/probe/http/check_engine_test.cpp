@@ -1,6 +1,6 @@
-// io::HttpClient against real loopback servers (tests/io/fakes): error codes, phases, DNS
-// kinds, timings, redirects, body integrity, content rules, TLS and probe safety.
-#include "io/http_client.h"
+// stages::HttpCheckEngine against real loopback servers (tests/support): error codes, phases,
+// DNS kinds, timings, redirects, body integrity, content rules, TLS and probe safety.
+#include "stages/probe/http/check_engine.h"
 
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
@@ -18,10 +18,14 @@
 #include "tests/support/fake_http.h"
 #include "tests/support/test_certs.h"
 
-namespace tidewatch::io {
+namespace tidewatch::stages {
 namespace {
 
 using namespace std::chrono_literals;
+using io::Resolver;
+using io::ResolverOptions;
+using io::TlsContext;
+using io::TlsOptions;
 using testing::FakeDns;
 using testing::FakeServer;
 using testing::okResponse;
@@ -46,7 +50,7 @@ long rssKb() {
   return 0;
 }
 
-class HttpClientTest : public ::testing::Test {
+class HttpCheckEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     guard_.emplace(io_.get_executor());
@@ -60,7 +64,7 @@ class HttpClientTest : public ::testing::Test {
     for (auto& t : threads_) t.join();
   }
 
-  HttpClient& client(bool allow_private = true, std::string ca_file = "") {
+  HttpCheckEngine& client(bool allow_private = true, std::string ca_file = "") {
     if (!client_) {
       ResolverOptions ro;
       ro.servers = {dns_.address()};
@@ -69,9 +73,9 @@ class HttpClientTest : public ::testing::Test {
       TlsOptions to;
       to.ca_file = std::move(ca_file);
       to.tls12_resumption = true;  // the HTTPS tests below exercise the policy
-      HttpClientOptions co;
+      HttpCheckOptions co;
       co.allow_private_targets = allow_private;
-      client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro),
+      client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro),
                                              std::make_shared<TlsContext>(to), co);
     }
     return *client_;
@@ -104,7 +108,7 @@ class HttpClientTest : public ::testing::Test {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::vector<std::thread> threads_;
   FakeDns dns_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<HttpCheckEngine> client_;
 };
 
 SiteConfig timeout(int s) {
@@ -115,7 +119,7 @@ SiteConfig timeout(int s) {
 
 // ---- basics ----
 
-TEST_F(HttpClientTest, HealthySiteIsUpWithTimings) {
+TEST_F(HttpCheckEngineTest, HealthySiteIsUpWithTimings) {
   FakeServer s(respondWith(okResponse("<html>uptime-bench-canary</html>")));
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
@@ -128,7 +132,7 @@ TEST_F(HttpClientTest, HealthySiteIsUpWithTimings) {
   EXPECT_GT(r.finished_at_ms, 0);
 }
 
-TEST_F(HttpClientTest, ErrorStatusIsReportedWithoutReadingTheBody) {
+TEST_F(HttpCheckEngineTest, ErrorStatusIsReportedWithoutReadingTheBody) {
   FakeServer s(
       respondWith("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000000\r\n\r\nbusy"));
   auto r = check(url(s));
@@ -136,7 +140,7 @@ TEST_F(HttpClientTest, ErrorStatusIsReportedWithoutReadingTheBody) {
   EXPECT_EQ(r.error, ErrorCode::kNone);
 }
 
-TEST_F(HttpClientTest, RequestCarriesUserAgentHostAndCustomHeaders) {
+TEST_F(HttpCheckEngineTest, RequestCarriesUserAgentHostAndCustomHeaders) {
   std::promise<std::string> seen;
   FakeServer s([&](int fd, const std::atomic<bool>&) {
     seen.set_value(readRequestHead(fd));
@@ -158,7 +162,7 @@ TEST_F(HttpClientTest, RequestCarriesUserAgentHostAndCustomHeaders) {
   EXPECT_EQ(head.find("Bad"), std::string::npos);
 }
 
-TEST_F(HttpClientTest, CustomUserAgentOverridesOurs) {
+TEST_F(HttpCheckEngineTest, CustomUserAgentOverridesOurs) {
   std::promise<std::string> seen;
   FakeServer s([&](int fd, const std::atomic<bool>&) {
     seen.set_value(readRequestHead(fd));
@@ -172,7 +176,7 @@ TEST_F(HttpClientTest, CustomUserAgentOverridesOurs) {
   EXPECT_EQ(head.find("jetmon/2.0"), std::string::npos);
 }
 
-TEST_F(HttpClientTest, HeadMethodPerSite) {
+TEST_F(HttpCheckEngineTest, HeadMethodPerSite) {
   std::promise<std::string> seen;
   FakeServer s([&](int fd, const std::atomic<bool>&) {
     seen.set_value(readRequestHead(fd));
@@ -188,7 +192,7 @@ TEST_F(HttpClientTest, HeadMethodPerSite) {
 }
 
 // HEAD → 405 but GET → 200, and HEAD stalls but GET answers: both are traps; we GET by default.
-TEST_F(HttpClientTest, TrapHead405Get200IsUp) {
+TEST_F(HttpCheckEngineTest, TrapHead405Get200IsUp) {
   FakeServer s([](int fd, const std::atomic<bool>& stop) {
     std::string head = readRequestHead(fd);
     if (head.rfind("HEAD", 0) == 0) {
@@ -202,7 +206,7 @@ TEST_F(HttpClientTest, TrapHead405Get200IsUp) {
   EXPECT_EQ(r.error, ErrorCode::kNone);
 }
 
-TEST_F(HttpClientTest, TrapHeadStallGet200IsUp) {
+TEST_F(HttpCheckEngineTest, TrapHeadStallGet200IsUp) {
   FakeServer s([](int fd, const std::atomic<bool>& stop) {
     std::string head = readRequestHead(fd);
     if (head.rfind("HEAD", 0) == 0) {
@@ -218,7 +222,7 @@ TEST_F(HttpClientTest, TrapHeadStallGet200IsUp) {
 
 // ---- transport failures and deadlines ----
 
-TEST_F(HttpClientTest, RefusedConnectionIsCode2InConnect) {
+TEST_F(HttpCheckEngineTest, RefusedConnectionIsCode2InConnect) {
   std::uint16_t port;
   {
     FakeServer s(respondWith(""));
@@ -231,14 +235,14 @@ TEST_F(HttpClientTest, RefusedConnectionIsCode2InConnect) {
   EXPECT_EQ(r.timings.rtt_ms, 0u);
 }
 
-TEST_F(HttpClientTest, AcceptedThenClosedIsCode2) {
+TEST_F(HttpCheckEngineTest, AcceptedThenClosedIsCode2) {
   FakeServer s([](int, const std::atomic<bool>&) {});  // tcp_refused: accept, close, no bytes
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kConnect);
   EXPECT_EQ(r.failed_phase, ProbePhase::kFirstByte);
 }
 
-TEST_F(HttpClientTest, SilentServerIsATimeoutAtTheDeadline) {
+TEST_F(HttpCheckEngineTest, SilentServerIsATimeoutAtTheDeadline) {
   FakeServer s(
       [](int fd, const std::atomic<bool>& stop) { testing::sleepUnlessStopped(stop, 60000); });
   auto t0 = std::chrono::steady_clock::now();
@@ -252,7 +256,7 @@ TEST_F(HttpClientTest, SilentServerIsATimeoutAtTheDeadline) {
   EXPECT_EQ(r.timings.rtt_ms, 0u);
 }
 
-TEST_F(HttpClientTest, OneBytePerSecondTrickleIsCutOffByTheDeadline) {
+TEST_F(HttpCheckEngineTest, OneBytePerSecondTrickleIsCutOffByTheDeadline) {
   FakeServer s([](int fd, const std::atomic<bool>& stop) {
     readRequestHead(fd);
     std::string resp = okResponse(std::string(100, 'x'));
@@ -269,7 +273,7 @@ TEST_F(HttpClientTest, OneBytePerSecondTrickleIsCutOffByTheDeadline) {
   EXPECT_GT(r.timings.ttfb_ms + 1, 0u);
 }
 
-TEST_F(HttpClientTest, BodyStallAfterHeadersIsATimeout) {
+TEST_F(HttpCheckEngineTest, BodyStallAfterHeadersIsATimeout) {
   FakeServer s([](int fd, const std::atomic<bool>& stop) {
     readRequestHead(fd);
     writeAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc");
@@ -282,7 +286,7 @@ TEST_F(HttpClientTest, BodyStallAfterHeadersIsATimeout) {
   EXPECT_GT(r.timings.rtt_ms + 1, 0u);
 }
 
-TEST_F(HttpClientTest, GarbageInsteadOfHttpIsCode2InHeaders) {
+TEST_F(HttpCheckEngineTest, GarbageInsteadOfHttpIsCode2InHeaders) {
   FakeServer s(respondWith("SSH-2.0-OpenSSH_9.2p1 Debian\r\n"));
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kConnect);
@@ -292,7 +296,7 @@ TEST_F(HttpClientTest, GarbageInsteadOfHttpIsCode2InHeaders) {
 
 // The first check of a process touches thread stacks, malloc arenas and OpenSSL tables: warm
 // up with one small response from the same server, then measure the big one.
-TEST_F(HttpClientTest, HugeHeaderLineIsRejectedAndMemoryStaysFlat) {
+TEST_F(HttpCheckEngineTest, HugeHeaderLineIsRejectedAndMemoryStaysFlat) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     std::string head = readRequestHead(fd);
     if (head.rfind("GET /warm ", 0) == 0) {
@@ -315,7 +319,7 @@ TEST_F(HttpClientTest, HugeHeaderLineIsRejectedAndMemoryStaysFlat) {
   EXPECT_LT(rssKb() - before, 2 * 1024);
 }
 
-TEST_F(HttpClientTest, OneGigabyteBodyIsReadOnlyUpToTheLimitWithFlatMemory) {
+TEST_F(HttpCheckEngineTest, OneGigabyteBodyIsReadOnlyUpToTheLimitWithFlatMemory) {
   FakeServer s([](int fd, const std::atomic<bool>& stop) {
     std::string head = readRequestHead(fd);
     if (head.rfind("GET /warm ", 0) == 0) {
@@ -339,7 +343,7 @@ TEST_F(HttpClientTest, OneGigabyteBodyIsReadOnlyUpToTheLimitWithFlatMemory) {
   EXPECT_LT(rssKb() - before, 2 * 1024);
 }
 
-TEST_F(HttpClientTest, PartialBodyIsCode8) {
+TEST_F(HttpCheckEngineTest, PartialBodyIsCode8) {
   // http_partial: Content-Length twice the real body, 100 bytes, then the connection closes.
   FakeServer s(
       respondWith("HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n" + std::string(100, 'p')));
@@ -350,20 +354,20 @@ TEST_F(HttpClientTest, PartialBodyIsCode8) {
   EXPECT_EQ(r.body_bytes, 100u);
 }
 
-TEST_F(HttpClientTest, UnfinishedChunkedBodyIsCode8) {
+TEST_F(HttpCheckEngineTest, UnfinishedChunkedBodyIsCode8) {
   FakeServer s(respondWith("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc"));
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kBodyRead);
 }
 
-TEST_F(HttpClientTest, BodyUntilCloseIsComplete) {
+TEST_F(HttpCheckEngineTest, BodyUntilCloseIsComplete) {
   FakeServer s(respondWith("HTTP/1.0 200 OK\r\n\r\nno length, ends at close"));
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(r.body_bytes, 24u);
 }
 
-TEST_F(HttpClientTest, EveryResolvedAddressIsTriedBeforeAConnectFailure) {
+TEST_F(HttpCheckEngineTest, EveryResolvedAddressIsTriedBeforeAConnectFailure) {
   FakeServer s(respondWith(okResponse("second address")));
   dns_.set("multi.test",
            {FakeDns::Mode::kAnswer, {"127.0.0.2", "127.0.0.1"}, {}, 300});  // .2 refuses
@@ -372,7 +376,7 @@ TEST_F(HttpClientTest, EveryResolvedAddressIsTriedBeforeAConnectFailure) {
   EXPECT_EQ(r.resolved_ip, "127.0.0.1");
 }
 
-TEST_F(HttpClientTest, SourceAddressIsTheConnectionsLocalAddress) {
+TEST_F(HttpCheckEngineTest, SourceAddressIsTheConnectionsLocalAddress) {
   // probe.source_address: each verifier of the e2e test probes from its own 127.0.0.x, which
   // is how the fixture tells regions apart.
   std::promise<std::string> peer;
@@ -388,22 +392,22 @@ TEST_F(HttpClientTest, SourceAddressIsTheConnectionsLocalAddress) {
   });
   ResolverOptions ro;
   ro.servers = {dns_.address()};
-  HttpClientOptions co;
+  HttpCheckOptions co;
   co.allow_private_targets = true;
   co.source_address = asio::ip::make_address("127.0.0.3");
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(peer.get_future().get(), "127.0.0.3");
 }
 
-TEST_F(HttpClientTest, SourceAddressOfTheOtherFamilyIsAConnectErrorNamingIt) {
+TEST_F(HttpCheckEngineTest, SourceAddressOfTheOtherFamilyIsAConnectErrorNamingIt) {
   ResolverOptions ro;
   ro.servers = {dns_.address()};
-  HttpClientOptions co;
+  HttpCheckOptions co;
   co.allow_private_targets = true;
   co.source_address = asio::ip::make_address("::1");
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
   auto r = check("http://site.test:9/");
   EXPECT_EQ(r.error, ErrorCode::kConnect);
   EXPECT_NE(r.error_detail.find("source address ::1 cannot reach 127.0.0.1"), std::string::npos) << r.error_detail;
@@ -411,7 +415,7 @@ TEST_F(HttpClientTest, SourceAddressOfTheOtherFamilyIsAConnectErrorNamingIt) {
 
 // ---- DNS ----
 
-TEST_F(HttpClientTest, DnsFailuresAreCode2WithTheirKind) {
+TEST_F(HttpCheckEngineTest, DnsFailuresAreCode2WithTheirKind) {
   dns_.set("nx.test", FakeDns::only(FakeDns::Mode::kNxDomain));
   dns_.set("sf.test", FakeDns::only(FakeDns::Mode::kServFail));
   dns_.set("slow.test", FakeDns::only(FakeDns::Mode::kDrop));
@@ -428,37 +432,37 @@ TEST_F(HttpClientTest, DnsFailuresAreCode2WithTheirKind) {
   EXPECT_EQ(to.dns_error, DnsErrorKind::kTimeout);
 }
 
-TEST_F(HttpClientTest, DnsSlowerThanTheDeadlineIsATimeoutWithDnsKind) {
+TEST_F(HttpCheckEngineTest, DnsSlowerThanTheDeadlineIsATimeoutWithDnsKind) {
   // A resolver configured with long tries against a silent server: the check's 1 s wins.
   dns_.set("never.test", FakeDns::only(FakeDns::Mode::kDrop));
   ResolverOptions ro;
   ro.servers = {dns_.address()};
   ro.timeout_ms = 5000;
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr,
-                                         HttpClientOptions{});
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr,
+                                         HttpCheckOptions{});
   auto r = check("http://never.test/", timeout(1));
   EXPECT_EQ(r.error, ErrorCode::kTimeout);
   EXPECT_EQ(r.dns_error, DnsErrorKind::kTimeout);
   EXPECT_EQ(r.failed_phase, ProbePhase::kResolve);
 }
 
-TEST_F(HttpClientTest, DnsSlowerThanTheResolveBudgetIsCode2Timeout) {
+TEST_F(HttpCheckEngineTest, DnsSlowerThanTheResolveBudgetIsCode2Timeout) {
   // The resolve phase has its own budget inside the check: running out of it is a DNS
   // failure (code 2, dns timeout), not the request deadline.
   dns_.set("budget.test", FakeDns::only(FakeDns::Mode::kDrop));
   ResolverOptions ro;
   ro.servers = {dns_.address()};
   ro.timeout_ms = 5000;
-  HttpClientOptions co;
+  HttpCheckOptions co;
   co.resolve_budget = std::chrono::milliseconds(300);
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
   auto r = check("http://budget.test/", timeout(3));
   EXPECT_EQ(r.error, ErrorCode::kConnect) << r.error_detail;
   EXPECT_EQ(r.dns_error, DnsErrorKind::kTimeout);
   EXPECT_EQ(r.failed_phase, ProbePhase::kResolve);
 }
 
-TEST_F(HttpClientTest, TrapOneOfTwoNameserversDownIsUp) {
+TEST_F(HttpCheckEngineTest, TrapOneOfTwoNameserversDownIsUp) {
   FakeServer s(respondWith(okResponse("ok")));
   FakeDns dead;
   dead.setDefault(FakeDns::Mode::kDrop);
@@ -466,9 +470,9 @@ TEST_F(HttpClientTest, TrapOneOfTwoNameserversDownIsUp) {
   ro.servers = {dead.address(), dns_.address()};
   ro.timeout_ms = 500;
   ro.tries = 2;
-  HttpClientOptions co;
+  HttpCheckOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(r.http_code, 200);
@@ -477,7 +481,7 @@ TEST_F(HttpClientTest, TrapOneOfTwoNameserversDownIsUp) {
 
 // ---- redirects ----
 
-TEST_F(HttpClientTest, RelativeRedirectIsFollowed) {
+TEST_F(HttpCheckEngineTest, RelativeRedirectIsFollowed) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     std::string head = readRequestHead(fd);
     if (head.rfind("GET /start ", 0) == 0) {
@@ -497,7 +501,7 @@ TEST_F(HttpClientTest, RelativeRedirectIsFollowed) {
   EXPECT_EQ(r.final_url, url(s, "/final?x=1"));
 }
 
-TEST_F(HttpClientTest, RedirectLoopIsCode4AtOnce) {
+TEST_F(HttpCheckEngineTest, RedirectLoopIsCode4AtOnce) {
   FakeServer s(respondWith("HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"));
   auto r = check(url(s, "/loop"));
   EXPECT_EQ(r.error, ErrorCode::kRedirect);
@@ -505,7 +509,7 @@ TEST_F(HttpClientTest, RedirectLoopIsCode4AtOnce) {
   EXPECT_EQ(s.connections(), 1);
 }
 
-TEST_F(HttpClientTest, EndlessRedirectChainStopsAfterTenHops) {
+TEST_F(HttpCheckEngineTest, EndlessRedirectChainStopsAfterTenHops) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     std::string head = readRequestHead(fd);
     std::string path = head.substr(4, head.find(' ', 4) - 4);
@@ -517,7 +521,7 @@ TEST_F(HttpClientTest, EndlessRedirectChainStopsAfterTenHops) {
   EXPECT_EQ(s.connections(), 11);
 }
 
-TEST_F(HttpClientTest, RedirectPolicies) {
+TEST_F(HttpCheckEngineTest, RedirectPolicies) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     std::string head = readRequestHead(fd);
     if (head.rfind("GET /old ", 0) == 0) {
@@ -539,7 +543,7 @@ TEST_F(HttpClientTest, RedirectPolicies) {
   EXPECT_TRUE(r2.redirect_changed);
 }
 
-TEST_F(HttpClientTest, ThreeXxWithoutLocationIsUp) {
+TEST_F(HttpCheckEngineTest, ThreeXxWithoutLocationIsUp) {
   FakeServer s(respondWith("HTTP/1.1 304 Not Modified\r\n\r\n"));
   auto r = check(url(s));
   EXPECT_EQ(r.http_code, 304);
@@ -548,7 +552,7 @@ TEST_F(HttpClientTest, ThreeXxWithoutLocationIsUp) {
 
 // ---- content rules ----
 
-TEST_F(HttpClientTest, KeywordRules) {
+TEST_F(HttpCheckEngineTest, KeywordRules) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     std::string head = readRequestHead(fd);
     std::string body = std::string(20000, '.') + "uptime-bench-canary" + std::string(20000, '.');
@@ -584,7 +588,7 @@ TEST_F(HttpClientTest, KeywordRules) {
   EXPECT_EQ(hacked.keyword_rule, KeywordRule::kForbidden);
 }
 
-TEST_F(HttpClientTest, KeywordIsOnlySearchedInTheFirstMebibyte) {
+TEST_F(HttpCheckEngineTest, KeywordIsOnlySearchedInTheFirstMebibyte) {
   FakeServer s([](int fd, const std::atomic<bool>&) {
     readRequestHead(fd);
     std::string body = std::string(1024 * 1024 + 10, 'x') + "canary";
@@ -599,7 +603,7 @@ TEST_F(HttpClientTest, KeywordIsOnlySearchedInTheFirstMebibyte) {
 
 // ---- probe safety ----
 
-TEST_F(HttpClientTest, ProbeSafetyBlocksInternalTargetsByDefault) {
+TEST_F(HttpCheckEngineTest, ProbeSafetyBlocksInternalTargetsByDefault) {
   FakeServer s(respondWith(okResponse("internal")));
   client(/*allow_private=*/false);
   dns_.set("rebind.test", {FakeDns::Mode::kAnswer, {"10.0.0.1"}, {}, 300});
@@ -614,7 +618,7 @@ TEST_F(HttpClientTest, ProbeSafetyBlocksInternalTargetsByDefault) {
   EXPECT_EQ(s.connections(), 0);
 }
 
-TEST_F(HttpClientTest, BadUrlIsCode2WhenSafetyIsOff) {
+TEST_F(HttpCheckEngineTest, BadUrlIsCode2WhenSafetyIsOff) {
   auto r = check("http://exa mple/");
   EXPECT_EQ(r.error, ErrorCode::kConnect);
   auto r2 = check("gopher://x/");
@@ -623,10 +627,10 @@ TEST_F(HttpClientTest, BadUrlIsCode2WhenSafetyIsOff) {
 
 // ---- TLS ----
 
-class HttpsTest : public HttpClientTest {
+class HttpsTest : public HttpCheckEngineTest {
  protected:
   void SetUp() override {
-    HttpClientTest::SetUp();
+    HttpCheckEngineTest::SetUp();
     ca_ = testing::makeCert("tidewatch test CA", "", -1, 3650, nullptr, true);
     ca_file_ =
         (std::filesystem::temp_directory_path() / ("tw_ca_" + std::to_string(::getpid()) + ".pem"))
@@ -635,7 +639,7 @@ class HttpsTest : public HttpClientTest {
     client(true, ca_file_);
   }
   void TearDown() override {
-    HttpClientTest::TearDown();
+    HttpCheckEngineTest::TearDown();
     std::filesystem::remove(ca_file_);
   }
   std::string https(const FakeServer& s, std::string_view host = "site.test") {
@@ -747,9 +751,9 @@ TEST_F(HttpsTest, WithoutTheTls12PolicyTls13SessionsAreResumed) {
   TlsOptions to;
   to.ca_file = ca_file_;
   to.tls12_resumption = false;
-  HttpClientOptions co;
+  HttpCheckOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro),
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro),
                                          std::make_shared<TlsContext>(to), co);
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
@@ -823,9 +827,9 @@ TEST_F(HttpsTest, FullHandshakeIsForcedOncePerInterval) {
   TlsOptions to;
   to.ca_file = ca_file_;
   to.full_handshake_interval = std::chrono::seconds(0);
-  HttpClientOptions co;
+  HttpCheckOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpClient>(io_, std::make_shared<Resolver>(io_, ro),
+  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro),
                                          std::make_shared<TlsContext>(to), co);
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
@@ -841,4 +845,4 @@ TEST_F(HttpsTest, FullHandshakeIsForcedOncePerInterval) {
 }
 
 }  // namespace
-}  // namespace tidewatch::io
+}  // namespace tidewatch::stages

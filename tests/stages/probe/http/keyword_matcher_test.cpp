@@ -1,8 +1,8 @@
-#include "io/keyword_matcher.h"
+#include "stages/probe/http/keyword_matcher.h"
 
 #include <gtest/gtest.h>
 
-namespace tidewatch::io {
+namespace tidewatch::stages {
 namespace {
 
 TEST(KeywordMatcher, FindsKeywordsStraddlingEveryChunkBoundary) {
@@ -54,4 +54,4 @@ TEST(KeywordMatcher, EmptyRulesAreDropped) {
 }
 
 }  // namespace
-}  // namespace tidewatch::io
+}  // namespace tidewatch::stages

@@ -1,8 +1,8 @@
-#include "io/keyword_matcher.h"
+#include "stages/probe/http/keyword_matcher.h"
 
 #include <algorithm>
 
-namespace tidewatch::io {
+namespace tidewatch::stages {
 
 KeywordMatcher::KeywordMatcher(std::string_view required, const std::vector<std::string>& forbidden)
     : required_(required) {
@@ -34,4 +34,4 @@ void KeywordMatcher::feed(std::string_view chunk) {
   if (window_.size() > carry_) window_.erase(0, window_.size() - carry_);
 }
 
-}  // namespace tidewatch::io
+}  // namespace tidewatch::stages

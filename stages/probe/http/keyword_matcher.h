@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tidewatch::io {
+namespace tidewatch::stages {
 
 class KeywordMatcher {
  public:
@@ -37,4 +37,4 @@ class KeywordMatcher {
   std::string window_;     // carried tail + the current chunk
 };
 
-}  // namespace tidewatch::io
+}  // namespace tidewatch::stages

@@ -1,12 +1,16 @@
-// io::HttpClient: one HTTP(S) check per call, on the io_context, with a whole-check deadline
-// and a deadline per phase inside it (resolve, connect, TLS, write, first byte, headers,
-// body), redirects per policy, bounded body reads with integrity and keyword rules, TLS facts,
-// probe safety, and Jetmon's error codes and timings (docs/probe.md).
+// stages::HttpCheckEngine: the Jetmon check behind probe.http (docs/probe.md). One HTTP(S)
+// check per call, on the io_context, with a whole-check deadline and a deadline per phase
+// inside it (resolve, connect, TLS, write, first byte, headers, body), redirects per policy
+// (redirects.h), bounded body reads with integrity and keyword rules (keyword_matcher.h), TLS
+// facts, probe safety, and Jetmon's error codes and timings. Transport comes from io/:
+// io::Resolver, io::TlsContext, io::HttpResponseParser, io/net's URL and address rules.
 //
 // Threads: start() may be called from any thread and never blocks. Each check runs on its
-// own strand (or the io_context itself when it has one thread); the callback is invoked exactly
-// once, on an io_context thread, no later than the check's deadline plus scheduling delay. A fresh
-// connection per check (Connection: close); nothing is pooled except DNS answers and TLS sessions.
+// own strand (or the io_context itself when it has one thread); the callback is invoked
+// exactly once, on an io_context thread, no later than the check's deadline plus scheduling
+// delay. A fresh connection per check (Connection: close); nothing is pooled except DNS
+// answers and TLS sessions. The engine owns its resolver and TLS context (shared with the
+// checks in flight, which keep them alive).
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -21,9 +25,9 @@
 #include "pipeline/check.h"
 #include "pipeline/stage.h"
 
-namespace tidewatch::io {
+namespace tidewatch::stages {
 
-struct HttpClientOptions {
+struct HttpCheckOptions {
   std::string user_agent = "jetmon/2.0 (Jetpack Site Uptime Monitor by WordPress.com)";
   int default_timeout_s = 10;
   int max_redirects = 10;  // 0: no redirect is followed (probe.follow_redirects: false)
@@ -48,12 +52,12 @@ struct HttpClientOptions {
   bool one_io_thread = false;
 };
 
-class HttpClient {
+class HttpCheckEngine {
  public:
   // `tls` may be null (https checks then fail with code 3).
-  HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver,
-             std::shared_ptr<TlsContext> tls, HttpClientOptions options);
-  ~HttpClient();
+  HttpCheckEngine(asio::io_context& io, std::shared_ptr<io::Resolver> resolver,
+                  std::shared_ptr<io::TlsContext> tls, HttpCheckOptions options);
+  ~HttpCheckEngine();
 
   // Checks check->request.target->url with its SiteConfig; fills check->result and calls
   // done.onProbeDone(check) exactly once. `done` must outlive the check.
@@ -66,4 +70,4 @@ class HttpClient {
   std::shared_ptr<Env> env_;
 };
 
-}  // namespace tidewatch::io
+}  // namespace tidewatch::stages

@@ -1,4 +1,4 @@
-#include "io/http_client.h"
+#include "stages/probe/http/check_engine.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -17,16 +17,26 @@
 
 #include "io/http/response_parser.h"
 #include "io/net/ip_safety.h"
-#include "io/keyword_matcher.h"
 #include "io/net/source_address.h"
 #include "io/net/url.h"
+#include "stages/probe/http/check_request.h"
+#include "stages/probe/http/keyword_matcher.h"
+#include "stages/probe/http/redirects.h"
 
-namespace tidewatch::io {
+namespace tidewatch::stages {
 
-struct HttpClient::Env {
-  std::shared_ptr<Resolver> resolver;
+using io::AddressClass;
+using io::HttpResponseParser;
+using io::ResolveResultPtr;
+using io::TlsContext;
+using io::TlsVerifyState;
+using io::Url;
+using io::UrlParse;
+
+struct HttpCheckEngine::Env {
+  std::shared_ptr<io::Resolver> resolver;
   std::shared_ptr<TlsContext> tls;
-  HttpClientOptions options;
+  HttpCheckOptions options;
 };
 
 namespace {
@@ -48,20 +58,6 @@ std::int64_t unixMs() {
       .count();
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-bool headerSafe(std::string_view s) {
-  return s.find_first_of("\r\n") == std::string_view::npos && !s.empty();
-}
-
 bool isRedirectStatus(int s) {
   return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
@@ -69,7 +65,7 @@ bool isRedirectStatus(int s) {
 class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
                         private HttpResponseParser::BodySink {
  public:
-  HttpCheck(asio::io_context& io, std::shared_ptr<HttpClient::Env> env, CheckPtr check,
+  HttpCheck(asio::io_context& io, std::shared_ptr<HttpCheckEngine::Env> env, CheckPtr check,
             ProbeCallback& done)
       : env_(std::move(env)),
         opts_(env_->options),
@@ -100,15 +96,9 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     deadline_ = started_ + std::chrono::seconds(timeout_s);
     if (site_->hasContentRules()) matcher_.emplace(site_->check_keyword, site_->forbidden_keywords);
 
-    UrlParse parsed = parseUrl(target ? std::string_view(target->url) : std::string_view{});
-    if (!parsed.url) {
-      bool scheme = parsed.error == UrlError::kBadScheme;
-      fail(scheme && !opts_.allow_private_targets ? ErrorCode::kProbeSafety : ErrorCode::kConnect,
-           ProbePhase::kNone, std::string(toString(parsed.error)));
-      return;
-    }
-    if (parsed.url->has_userinfo && !opts_.allow_private_targets) {
-      fail(ErrorCode::kProbeSafety, ProbePhase::kNone, "URL carries userinfo");
+    UrlParse parsed = io::parseUrl(target ? std::string_view(target->url) : std::string_view{});
+    if (auto refusal = refuseUrl(parsed, opts_.allow_private_targets, false)) {
+      fail(refusal->code, ProbePhase::kNone, std::move(refusal->detail));
       return;
     }
     visited_.push_back(parsed.url->str());
@@ -220,7 +210,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     if (!opts_.allow_private_targets) {
       // Every address must be public: a mixed answer is how rebinding attacks look.
       for (const auto& a : res->addresses) {
-        AddressClass c = classifyAddress(a);
+        AddressClass c = io::classifyAddress(a);
         if (c != AddressClass::kPublic) {
           r.resolved_ip = a.to_string();
           fail(ErrorCode::kProbeSafety, ProbePhase::kConnect,
@@ -266,7 +256,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
           "source address " + src.to_string() + " cannot reach " + dest.to_string();
       return false;
     }
-    if (std::error_code ec = bindToSource(socket_, src)) {
+    if (std::error_code ec = io::bindToSource(socket_, src)) {
       last_connect_error_ = "bind " + src.to_string() + ": " + ec.message();
       closeSocket();
       return false;
@@ -315,11 +305,12 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     tls_start_ = Clock::now();
     // The handler holds the stream: a handshake abandoned by a deadline or a retry completes
     // (operation_aborted) on a live stream, and is recognised as stale by its identity.
-    tls_->async_handshake(asio::ssl::stream_base::client,
-                          [self = shared_from_this(), gen = hop_gen_, tls = tls_](std::error_code ec) {
-                            if (self->finished_ || gen != self->hop_gen_ || tls != self->tls_) return;
-                            self->onHandshake(ec);
-                          });
+    tls_->async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this(), gen = hop_gen_, tls = tls_](std::error_code ec) {
+          if (self->finished_ || gen != self->hop_gen_ || tls != self->tls_) return;
+          self->onHandshake(ec);
+        });
   }
 
   void onHandshake(std::error_code ec) {
@@ -366,29 +357,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
   void sendRequest() {
     request_.clear();
     request_.reserve(256);
-    request_.append(method_ == HttpMethod::kHead ? "HEAD " : "GET ");
-    request_.append(url_.target);
-    request_.append(" HTTP/1.1\r\n");
-    bool custom_host = false, custom_ua = false;
-    for (const auto& [name, value] : site_->custom_headers) {
-      if (iequals(name, "host")) custom_host = true;
-      if (iequals(name, "user-agent")) custom_ua = true;
-    }
-    if (!custom_host) {
-      request_.append("Host: ").append(url_.hostHeader()).append("\r\n");
-    }
-    if (!custom_ua) request_.append("User-Agent: ").append(opts_.user_agent).append("\r\n");
-    request_.append("Accept: */*\r\nConnection: close\r\n");
-    for (const auto& [name, value] : site_->custom_headers) {
-      // Framing headers are ours: a site's config must not desynchronise the exchange.
-      if (!headerSafe(name) || value.find_first_of("\r\n") != std::string::npos) continue;
-      if (iequals(name, "connection") || iequals(name, "content-length") ||
-          iequals(name, "transfer-encoding")) {
-        continue;
-      }
-      request_.append(name).append(": ").append(value).append("\r\n");
-    }
-    request_.append("\r\n");
+    appendCheckRequest(request_, method_, url_, site_->custom_headers, opts_.user_agent);
     armPhase(ProbePhase::kWrite, opts_.write_budget);
     auto handler = [self = shared_from_this(), gen = hop_gen_](std::error_code ec, std::size_t) {
       if (self->finished_ || gen != self->hop_gen_) return;
@@ -429,9 +398,10 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     };
     auto buf = asio::buffer(buffer_.get(), opts_.read_buffer_bytes);
     if (tls_) {
-      tls_->async_read_some(buf, [h = std::move(handler), tls = tls_](std::error_code ec, std::size_t n) {
-        h(ec, n);  // `tls` keeps the stream alive until an aborted read ends
-      });
+      tls_->async_read_some(
+          buf, [h = std::move(handler), tls = tls_](std::error_code ec, std::size_t n) {
+            h(ec, n);  // `tls` keeps the stream alive until an aborted read ends
+          });
     } else {
       socket_.async_read_some(buf, std::move(handler));
     }
@@ -548,37 +518,15 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
 
   void followRedirect() {
     ProbeResult& r = result();
-    if (site_->redirect_policy == RedirectPolicy::kFail) {
-      fail(ErrorCode::kRedirect, ProbePhase::kHeaders, "redirect not allowed by policy");
+    RedirectStep step =
+        nextRedirect(url_, parser_.location(),
+                     {site_->redirect_policy, opts_.max_redirects, opts_.allow_private_targets},
+                     r.redirects, visited_);
+    if (step.refusal) {
+      fail(step.refusal->code, ProbePhase::kHeaders, std::move(step.refusal->detail));
       return;
     }
-    if (opts_.max_redirects == 0) {  // like the site's `fail` policy, for every site
-      fail(ErrorCode::kRedirect, ProbePhase::kHeaders,
-           "redirect not followed (probe.follow_redirects: false)");
-      return;
-    }
-    UrlParse next = resolveReference(url_, parser_.location());
-    if (!next.url) {
-      bool scheme = next.error == UrlError::kBadScheme;
-      fail(scheme && !opts_.allow_private_targets ? ErrorCode::kProbeSafety : ErrorCode::kConnect,
-           ProbePhase::kHeaders, "redirect target: " + std::string(toString(next.error)));
-      return;
-    }
-    if (next.url->has_userinfo && !opts_.allow_private_targets) {
-      fail(ErrorCode::kProbeSafety, ProbePhase::kHeaders, "redirect target carries userinfo");
-      return;
-    }
-    std::string key = next.url->str();
-    if (std::find(visited_.begin(), visited_.end(), key) != visited_.end()) {
-      fail(ErrorCode::kRedirect, ProbePhase::kHeaders, "redirect loop");
-      return;
-    }
-    if (r.redirects >= opts_.max_redirects) {
-      fail(ErrorCode::kRedirect, ProbePhase::kHeaders,
-           "stopped after " + std::to_string(opts_.max_redirects) +
-               " redirects (probe.max_redirects)");
-      return;
-    }
+    std::string& key = step.key;
     ++r.redirects;
     if (site_->redirect_policy == RedirectPolicy::kAlert) r.redirect_changed = true;
     r.final_url = key.size() <= 2048 ? key : key.substr(0, 2048);
@@ -588,7 +536,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     r.timings.rtt_ms = 0;
     ++hop_gen_;
     closeSocket();
-    beginHop(std::move(*next.url));
+    beginHop(std::move(step.next));
   }
 
   // ---- completion ----
@@ -611,26 +559,9 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     }
     if (r.tls.version != 0 && r.tls.version <= 0x0302) {
       r.error = ErrorCode::kTlsDeprecated;  // advisory: the HTTP status still decides success
-      r.error_detail = "tls: deprecated protocol " + tlsVersionNameLocal(r.tls.version);
+      r.error_detail = "tls: deprecated protocol " + tlsVersionName(r.tls.version);
     }
     finish();
-  }
-
-  static std::string tlsVersionNameLocal(std::uint16_t v) {
-    switch (v) {
-      case 0x0300:
-        return "SSL 3.0";
-      case 0x0301:
-        return "TLS 1.0";
-      case 0x0302:
-        return "TLS 1.1";
-      case 0x0303:
-        return "TLS 1.2";
-      case 0x0304:
-        return "TLS 1.3";
-      default:
-        return "unknown";
-    }
   }
 
   void fail(ErrorCode code, ProbePhase phase, std::string detail) {
@@ -677,8 +608,8 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     }
   }
 
-  std::shared_ptr<HttpClient::Env> env_;
-  const HttpClientOptions& opts_;
+  std::shared_ptr<HttpCheckEngine::Env> env_;
+  const HttpCheckOptions& opts_;
   asio::any_io_executor strand_;  // a strand, or the io_context's executor (one thread)
   asio::steady_timer timer_;
   Tcp::socket socket_;
@@ -721,17 +652,17 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
 
 }  // namespace
 
-HttpClient::HttpClient(asio::io_context& io, std::shared_ptr<Resolver> resolver,
-                       std::shared_ptr<TlsContext> tls, HttpClientOptions options)
+HttpCheckEngine::HttpCheckEngine(asio::io_context& io, std::shared_ptr<io::Resolver> resolver,
+                                 std::shared_ptr<TlsContext> tls, HttpCheckOptions options)
     : io_(io),
       env_(std::make_shared<Env>(Env{std::move(resolver), std::move(tls), std::move(options)})) {}
 
-HttpClient::~HttpClient() = default;
+HttpCheckEngine::~HttpCheckEngine() = default;
 
-void HttpClient::start(CheckPtr check, ProbeCallback& done) {
+void HttpCheckEngine::start(CheckPtr check, ProbeCallback& done) {
   auto op = std::make_shared<HttpCheck>(io_, env_, std::move(check), done);
   // Run the first step on the check's strand: start() must not block or run I/O inline.
   op->launch();
 }
 
-}  // namespace tidewatch::io
+}  // namespace tidewatch::stages

@@ -6,6 +6,7 @@
 #include "io/net/resolver.h"
 #include "io/net/source_address.h"
 #include "io/net/tls_context.h"
+#include "stages/asio_loop.h"
 #include "stages/probe/http/check_engine.h"
 
 namespace tidewatch::stages {
@@ -63,8 +64,9 @@ HttpProbe::HttpProbe(StageContext& ctx) {
     io = &own_loop_->context();
     threads = own_loop_->threadCount();
   } else {
-    io = &io::ioContextOf(ctx.loop);
-    threads = ctx.loop.threadCount();
+    io::AsioEventLoop& loop = asioLoopOf(ctx, "probe.http");
+    io = &loop.context();
+    threads = loop.threadCount();
   }
   auto resolver = std::make_shared<io::Resolver>(*io, resolverOptions(config.resolver));
   io::TlsOptions tls;

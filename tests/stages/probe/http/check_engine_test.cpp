@@ -14,8 +14,10 @@
 #include <future>
 #include <thread>
 
+#include "tests/fakes/probe_callbacks.h"
 #include "tests/support/fake_dns.h"
 #include "tests/support/fake_http.h"
+#include "tests/support/process_memory.h"
 #include "tests/support/test_certs.h"
 
 namespace tidewatch::stages {
@@ -32,23 +34,6 @@ using testing::okResponse;
 using testing::readRequestHead;
 using testing::respondWith;
 using testing::writeAll;
-
-struct Done : ProbeCallback {
-  std::promise<CheckPtr> promise;
-  std::atomic<int> calls{0};
-  void onProbeDone(CheckPtr check) override {
-    if (++calls == 1) promise.set_value(std::move(check));
-  }
-};
-
-long rssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
-}
 
 class HttpCheckEngineTest : public ::testing::Test {
  protected:
@@ -87,7 +72,7 @@ class HttpCheckEngineTest : public ::testing::Test {
     target->config = std::make_shared<const SiteConfig>(std::move(site));
     auto c = std::make_shared<Check>();
     c->request.target = target;
-    Done done;
+    testing::PromisedCheck done;
     client().start(c, done);
     auto f = done.promise.get_future();
     if (f.wait_for(wait) != std::future_status::ready) {
@@ -311,12 +296,12 @@ TEST_F(HttpCheckEngineTest, HugeHeaderLineIsRejectedAndMemoryStaysFlat) {
     writeAll(fd, "\r\n\r\n");
   });
   EXPECT_EQ(check(url(s, "/warm")).http_code, 200);
-  long before = rssKb();
+  long before = testing::rssKb();
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kConnect);
   EXPECT_EQ(r.failed_phase, ProbePhase::kHeaders);
   EXPECT_NE(r.error_detail.find("too large"), std::string::npos) << r.error_detail;
-  EXPECT_LT(rssKb() - before, 2 * 1024);
+  EXPECT_LT(testing::rssKb() - before, 2 * 1024);
 }
 
 TEST_F(HttpCheckEngineTest, OneGigabyteBodyIsReadOnlyUpToTheLimitWithFlatMemory) {
@@ -333,14 +318,14 @@ TEST_F(HttpCheckEngineTest, OneGigabyteBodyIsReadOnlyUpToTheLimitWithFlatMemory)
     }
   });
   EXPECT_EQ(check(url(s, "/warm")).http_code, 200);
-  long before = rssKb();
+  long before = testing::rssKb();
   auto t0 = std::chrono::steady_clock::now();
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(r.http_code, 200);
   EXPECT_EQ(r.body_bytes, 1024u * 1024);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
-  EXPECT_LT(rssKb() - before, 2 * 1024);
+  EXPECT_LT(testing::rssKb() - before, 2 * 1024);
 }
 
 TEST_F(HttpCheckEngineTest, PartialBodyIsCode8) {

@@ -7,6 +7,8 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
+#include "tests/fakes/probe_callbacks.h"
 #include "tests/support/fake_dns.h"
 #include "tests/support/fake_http.h"
 
@@ -15,11 +17,6 @@ namespace {
 
 using testing::FakeDns;
 using testing::FakeServer;
-
-struct Done : ProbeCallback {
-  std::promise<CheckPtr> promise;
-  void onProbeDone(CheckPtr check) override { promise.set_value(std::move(check)); }
-};
 
 std::string yaml(const FakeDns& dns, const std::string& extra_probe = "") {
   return "pipeline:\n"
@@ -44,14 +41,14 @@ ProbeResult runOne(const std::string& config_yaml, const std::string& url) {
   io::AsioEventLoop loop(1);
   loop.start();
   Metrics metrics;
-  StageContext ctx{cfg, loop, metrics};
+  StageContext ctx{cfg, loop, metrics, &loop};
   auto probe = builtinStages().create<Probe>(cfg.pipeline.probe, ctx);
   auto target = std::make_shared<Target>();
   target->url = url;
   target->config = defaultSiteConfig();
   auto check = std::make_shared<Check>();
   check->request.target = target;
-  Done done;
+  testing::PromisedCheck done;
   probe->start(check, done);
   auto f = done.promise.get_future();
   EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);

@@ -102,13 +102,11 @@ struct HttpServer::Connection : std::enable_shared_from_this<HttpServer::Connect
         return self->close();
       }
       auto end = self->data_.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        const std::size_t cap = self->server_->options.max_head_bytes;
-        if (self->data_.size() > cap) {
-          return self->refuse(431, "request head over " + std::to_string(cap / 1024) + " KiB");
-        }
-        return self->readHead();
+      const std::size_t cap = self->server_->options.max_head_bytes;
+      if (end == std::string::npos ? self->data_.size() > cap : end + 4 > cap) {
+        return self->refuse(431, "request head over " + std::to_string(cap / 1024) + " KiB");
       }
+      if (end == std::string::npos) return self->readHead();
       self->head_end_ = end + 4;
       self->onHead();
     });

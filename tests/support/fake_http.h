@@ -52,6 +52,32 @@ inline std::string readRequestHead(int fd) {
   return head;
 }
 
+// A blocking client socket connected to 127.0.0.1:port (-1 when the connect failed), for
+// tests that send raw bytes to one of our servers.
+inline int connectLoopback(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `request` as-is on a fresh connection and returns what came back until the end of
+// the response head (or EOF / 5 s).
+inline std::string rawExchange(std::uint16_t port, std::string_view request) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return "";
+  writeAll(fd, request);
+  std::string got = readRequestHead(fd);
+  ::close(fd);
+  return got;
+}
+
 // Sleeps in small steps until `stop` or `ms` elapsed; returns false when stopped.
 inline bool sleepUnlessStopped(const std::atomic<bool>& stop, int ms) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);

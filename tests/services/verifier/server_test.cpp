@@ -142,15 +142,7 @@ TEST_F(VerifierServerTest, MalformedRequestsNeverCrashTheServer) {
                            "POST /v2/check HTTP/1.1\r\nbad header\r\n\r\n",
                            "POST /check HTTP/1.1\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer secret-token\r\n\r\n"};
   for (const char* g : garbage) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    testing::writeAll(fd, g);
-    std::string got = testing::readRequestHead(fd);
-    ::close(fd);
+    std::string got = testing::rawExchange(server->port(), g);
     EXPECT_TRUE(got.rfind("HTTP/1.1 4", 0) == 0) << g << " -> " << got;
   }
   // A client that connects and says nothing is answered 408 after the header timeout and
@@ -162,15 +154,7 @@ TEST_F(VerifierServerTest, SlowClientGets408) {
   auto o = testing::serverOptions();
   o.header_timeout = std::chrono::milliseconds(200);
   startServer(o);
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(server->port());
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  testing::writeAll(fd, "POST /v2/check HTTP/1.1\r\n");  // and then nothing
-  std::string got = testing::readRequestHead(fd);
-  ::close(fd);
+  std::string got = testing::rawExchange(server->port(), "POST /v2/check HTTP/1.1\r\n");  // and then nothing
   EXPECT_EQ(got.rfind("HTTP/1.1 408", 0), 0u) << got;
 }
 
@@ -210,12 +194,8 @@ TEST_F(VerifierServerTest, MutatedRequestsNeverCrashIt) {
         case 3: m.resize(pos); break;
       }
     }
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(server->port());
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    int fd = testing::connectLoopback(server->port());
+    ASSERT_GE(fd, 0);
     testing::writeAll(fd, m);
     ::shutdown(fd, SHUT_WR);
     std::string got = testing::readRequestHead(fd);

@@ -1,15 +1,28 @@
 // Fakes of ProbeCallback (pipeline/stage.h) for tests and benchmarks that drive a Probe
-// directly. Callbacks may run on any thread; both are thread-safe.
+// directly, and the Check such a test starts. Callbacks may run on any thread; both are
+// thread-safe.
 #pragma once
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "pipeline/stage.h"
 
 namespace tidewatch::testing {
+
+// A check of `url` with the site's own rules, as the dispatcher would hand it to a probe.
+inline CheckPtr checkOf(const std::string& url, SiteConfig site = {}) {
+  auto target = std::make_shared<Target>();
+  target->url = url;
+  target->config = std::make_shared<const SiteConfig>(std::move(site));
+  auto check = std::make_shared<Check>();
+  check->request.target = std::move(target);
+  return check;
+}
 
 // Waits for one check: the first completion fulfils the promise; `calls` counts every
 // completion, so a test can pin "exactly once".

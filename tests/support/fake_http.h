@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -65,6 +66,21 @@ inline int connectLoopback(std::uint16_t port) {
     return -1;
   }
   return fd;
+}
+
+// Everything the peer sends until it closes the connection (or 5 s pass).
+inline std::string readUntilClosed(int fd) {
+  std::string all;
+  char buf[4096];
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    all.append(buf, static_cast<std::size_t>(n));
+  }
+  return all;
 }
 
 // Sends `request` as-is on a fresh connection and returns what came back until the end of
@@ -160,6 +176,18 @@ inline FakeServer::Handler respondWith(std::string response) {
 inline std::string okResponse(std::string_view body, std::string_view extra_headers = "") {
   return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
          std::string(extra_headers) + "Connection: close\r\n\r\n" + std::string(body);
+}
+
+// A 200 response whose body is sent chunked, `piece` bytes per chunk.
+inline std::string chunkedResponse(std::string_view body, std::size_t piece, std::string_view extra_headers = "") {
+  std::string wire = "HTTP/1.1 200 OK\r\n" + std::string(extra_headers) + "Transfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t i = 0; i < body.size(); i += piece) {
+    std::string_view part = body.substr(i, piece);
+    char size[24];
+    std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+    wire.append(size).append(part).append("\r\n");
+  }
+  return wire + "0\r\n\r\n";
 }
 
 }  // namespace tidewatch::testing

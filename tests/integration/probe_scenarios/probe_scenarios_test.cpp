@@ -88,11 +88,7 @@ class ProbeScenarios : public ::testing::Test {
   }
 
   ProbeResult check(const std::string& url, SiteConfig site = {}) {
-    auto target = std::make_shared<Target>();
-    target->url = url;
-    target->config = std::make_shared<const SiteConfig>(std::move(site));
-    auto c = std::make_shared<Check>();
-    c->request.target = target;
+    CheckPtr c = testing::checkOf(url, std::move(site));
     testing::PromisedCheck done;
     auto t0 = std::chrono::steady_clock::now();
     probe_->start(c, done);

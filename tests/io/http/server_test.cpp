@@ -63,10 +63,7 @@ TEST_F(HttpServerTest, HeadRequestGetsTheHeadersWithoutTheBody) {
   int fd = testing::connectLoopback(server->port());
   ASSERT_GE(fd, 0);
   testing::writeAll(fd, "HEAD /now HTTP/1.1\r\n\r\n");
-  std::string all;
-  char buf[512];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    all.append(buf, static_cast<std::size_t>(n));
+  std::string all = testing::readUntilClosed(fd);
   ::close(fd);
   EXPECT_NE(all.find("Content-Length: 9\r\n"), std::string::npos) << all;
   EXPECT_EQ(bodyOf(all), "");
@@ -80,10 +77,7 @@ TEST_F(HttpServerTest, BodyByContentLengthAndAnAnswerFromAnotherThread) {
   testing::writeAll(fd, "POST /later HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello");
   std::this_thread::sleep_for(30ms);
   testing::writeAll(fd, " world");
-  std::string all;
-  char buf[512];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    all.append(buf, static_cast<std::size_t>(n));
+  std::string all = testing::readUntilClosed(fd);
   ::close(fd);
   EXPECT_EQ(all.rfind("HTTP/1.1 201 ", 0), 0u) << all;
   EXPECT_EQ(bodyOf(all), "{\"path\":\"/later\",\"body\":\"hello world\"}");
@@ -125,10 +119,7 @@ TEST_F(HttpServerTest, SlowHeadIs408AndTheRefusalHookShapesIt) {
   server = std::make_unique<HttpServer>(loop.context(), o, h);
   int fd = testing::connectLoopback(server->port());
   testing::writeAll(fd, "GET / HTTP/1.1\r\n");  // and then nothing
-  std::string all;
-  char buf[512];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    all.append(buf, static_cast<std::size_t>(n));
+  std::string all = testing::readUntilClosed(fd);
   ::close(fd);
   EXPECT_EQ(all.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u) << all;
   EXPECT_EQ(bodyOf(all), "{\"error\":\"request not received in time\"}");

@@ -66,12 +66,16 @@ class HttpCheckEngineTest : public ::testing::Test {
     return *client_;
   }
 
+  // An engine with the test's own options, resolving through the fake DNS unless `ro` names
+  // its servers.
+  void engine(HttpCheckOptions co, ResolverOptions ro = {}, std::optional<TlsOptions> to = std::nullopt) {
+    if (ro.servers.empty()) ro.servers = {dns_.address()};
+    client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro),
+                                                to ? std::make_shared<TlsContext>(*to) : nullptr, co);
+  }
+
   ProbeResult check(const std::string& url, SiteConfig site = {}, std::chrono::seconds wait = 30s) {
-    auto target = std::make_shared<Target>();
-    target->url = url;
-    target->config = std::make_shared<const SiteConfig>(std::move(site));
-    auto c = std::make_shared<Check>();
-    c->request.target = target;
+    CheckPtr c = testing::checkOf(url, std::move(site));
     testing::PromisedCheck done;
     client().start(c, done);
     auto f = done.promise.get_future();
@@ -375,24 +379,20 @@ TEST_F(HttpCheckEngineTest, SourceAddressIsTheConnectionsLocalAddress) {
     readRequestHead(fd);
     writeAll(fd, okResponse("ok"));
   });
-  ResolverOptions ro;
-  ro.servers = {dns_.address()};
   HttpCheckOptions co;
   co.allow_private_targets = true;
   co.source_address = asio::ip::make_address("127.0.0.3");
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  engine(co);
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(peer.get_future().get(), "127.0.0.3");
 }
 
 TEST_F(HttpCheckEngineTest, SourceAddressOfTheOtherFamilyIsAConnectErrorNamingIt) {
-  ResolverOptions ro;
-  ro.servers = {dns_.address()};
   HttpCheckOptions co;
   co.allow_private_targets = true;
   co.source_address = asio::ip::make_address("::1");
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  engine(co);
   auto r = check("http://site.test:9/");
   EXPECT_EQ(r.error, ErrorCode::kConnect);
   EXPECT_NE(r.error_detail.find("source address ::1 cannot reach 127.0.0.1"), std::string::npos) << r.error_detail;
@@ -421,10 +421,8 @@ TEST_F(HttpCheckEngineTest, DnsSlowerThanTheDeadlineIsATimeoutWithDnsKind) {
   // A resolver configured with long tries against a silent server: the check's 1 s wins.
   dns_.set("never.test", FakeDns::only(FakeDns::Mode::kDrop));
   ResolverOptions ro;
-  ro.servers = {dns_.address()};
   ro.timeout_ms = 5000;
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr,
-                                         HttpCheckOptions{});
+  engine({}, ro);
   auto r = check("http://never.test/", timeout(1));
   EXPECT_EQ(r.error, ErrorCode::kTimeout);
   EXPECT_EQ(r.dns_error, DnsErrorKind::kTimeout);
@@ -436,11 +434,10 @@ TEST_F(HttpCheckEngineTest, DnsSlowerThanTheResolveBudgetIsCode2Timeout) {
   // failure (code 2, dns timeout), not the request deadline.
   dns_.set("budget.test", FakeDns::only(FakeDns::Mode::kDrop));
   ResolverOptions ro;
-  ro.servers = {dns_.address()};
   ro.timeout_ms = 5000;
   HttpCheckOptions co;
   co.resolve_budget = std::chrono::milliseconds(300);
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  engine(co, ro);
   auto r = check("http://budget.test/", timeout(3));
   EXPECT_EQ(r.error, ErrorCode::kConnect) << r.error_detail;
   EXPECT_EQ(r.dns_error, DnsErrorKind::kTimeout);
@@ -457,7 +454,7 @@ TEST_F(HttpCheckEngineTest, TrapOneOfTwoNameserversDownIsUp) {
   ro.tries = 2;
   HttpCheckOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro), nullptr, co);
+  engine(co, ro);
   auto r = check(url(s));
   EXPECT_EQ(r.error, ErrorCode::kNone) << r.error_detail;
   EXPECT_EQ(r.http_code, 200);
@@ -546,14 +543,7 @@ TEST_F(HttpCheckEngineTest, KeywordRules) {
       body += "<p>Fixing a PHP Fatal error in WordPress</p>";
     if (head.find("/missing") != std::string::npos) body = "no canary";
     // Chunked, in small pieces written separately, so keywords straddle reads.
-    std::string wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-    for (std::size_t i = 0; i < body.size(); i += 777) {
-      std::string part = body.substr(i, 777);
-      char size[16];
-      std::snprintf(size, sizeof size, "%zx\r\n", part.size());
-      wire += size + part + "\r\n";
-    }
-    wire += "0\r\n\r\n";
+    std::string wire = testing::chunkedResponse(body, 777);
     for (std::size_t i = 0; i < wire.size(); i += 1000)
       writeAll(fd, std::string_view(wire).substr(i, 1000));
   });
@@ -731,15 +721,12 @@ TEST_F(HttpsTest, CappedHandshakeFailingEverywhereReportsTheUncappedFailure) {
 }
 
 TEST_F(HttpsTest, WithoutTheTls12PolicyTls13SessionsAreResumed) {
-  ResolverOptions ro;
-  ro.servers = {dns_.address()};
   TlsOptions to;
   to.ca_file = ca_file_;
   to.tls12_resumption = false;
   HttpCheckOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro),
-                                         std::make_shared<TlsContext>(to), co);
+  engine(co, {}, to);
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
   FakeServer s(tls.handler());
@@ -807,15 +794,12 @@ TEST_F(HttpsTest, Tls11IsAnAdvisoryCode7WithTheHttpResult) {
 }
 
 TEST_F(HttpsTest, FullHandshakeIsForcedOncePerInterval) {
-  ResolverOptions ro;
-  ro.servers = {dns_.address()};
   TlsOptions to;
   to.ca_file = ca_file_;
   to.full_handshake_interval = std::chrono::seconds(0);
   HttpCheckOptions co;
   co.allow_private_targets = true;
-  client_ = std::make_unique<HttpCheckEngine>(io_, std::make_shared<Resolver>(io_, ro),
-                                         std::make_shared<TlsContext>(to), co);
+  engine(co, {}, to);
   auto leaf = testing::makeCert("site.test", "DNS:site.test", -1, 90, &ca_, false);
   testing::TlsServerContext tls({&leaf, TLS1_2_VERSION, 0, okResponse("secure")});
   FakeServer s(tls.handler());

@@ -43,13 +43,8 @@ ProbeResult runOne(const std::string& config_yaml, const std::string& url) {
   Metrics metrics;
   StageContext ctx{cfg, loop, metrics, &loop};
   auto probe = builtinStages().create<Probe>(cfg.pipeline.probe, ctx);
-  auto target = std::make_shared<Target>();
-  target->url = url;
-  target->config = defaultSiteConfig();
-  auto check = std::make_shared<Check>();
-  check->request.target = target;
   testing::PromisedCheck done;
-  probe->start(check, done);
+  probe->start(testing::checkOf(url), done);
   auto f = done.promise.get_future();
   EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   ProbeResult r = f.get()->result;

@@ -106,7 +106,7 @@ void BM_DnsCacheLookup(benchmark::State& state) {
 BENCHMARK(BM_DnsCacheLookup)->Arg(1000)->Arg(1000000);
 
 // The full Resolver path for a cached name: lock, cache lookup, inline callback. The name is
-// put in the cache by one real lookup against a loopback DNS server (tests/io/fakes).
+// put in the cache by one real lookup against a loopback DNS server (tests/support).
 void BM_ResolverCacheHit(benchmark::State& state) {
   tidewatch::testing::FakeDns dns;
   dns.set("site-0000042.fleet.test",

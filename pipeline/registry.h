@@ -3,6 +3,12 @@
 // A factory has two steps, so that the whole config is validated before anything is built:
 // parse() turns the stage's YAML options into its own options struct (recording errors with
 // key paths), and create() builds the stage from those options at startup.
+//
+// Threads: a registry is filled once (add() is not thread-safe) and only read afterwards
+// (find, names, create: any thread). parse() and create() run on the thread that loads the
+// config or builds the pipeline (startup, SIGHUP reload); create() may block briefly (bind a
+// socket, open a pool) and throws to refuse a stage. The StageContext must outlive the stages
+// built from it.
 #pragma once
 
 #include <any>

@@ -3,9 +3,11 @@
 // io::TlsContext.
 //
 // Options: none of its own — it reads the global `probe:` and `resolver:` sections
-// (pipeline/config.h). I/O threads: the daemon's event loop (StageContext.loop) unless
+// (pipeline/config.h). I/O threads: the daemon's Asio loop (StageContext::asio) unless
 // `probe.io_threads` > 0, in which case the probe runs its own io_context with that many
-// threads (so probe I/O can be sized apart from timers and the admin server).
+// threads (so probe I/O can be sized apart from timers and the admin server). start() is the
+// Probe contract (pipeline/stage.h): any thread, never blocks, one completion per check on an
+// I/O thread.
 #pragma once
 
 #include <memory>

@@ -1,23 +1,19 @@
 #include "app/commands.h"
 
-#include <asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <condition_variable>
-#include <csignal>
 #include <iostream>
-#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "app/lifecycle.h"
 #include "io/admin_server.h"
 #include "io/event_loop.h"
+#include "io/net/host_name.h"
 #include "pipeline/config.h"
-#include "pipeline/registry.h"
 #include "pipeline/runner.h"
+#include "stages/register_all.h"
 
 #ifndef TIDEWATCH_VERSION
 #define TIDEWATCH_VERSION "0.1.0"
@@ -52,12 +48,6 @@ bool loadConfig(const std::string& file, Config& out, bool print) {
     }
   }
   return diag.ok();
-}
-
-std::string hostName() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
 }
 
 }  // namespace
@@ -106,6 +96,80 @@ int dumpGraph(const std::string& file) {
   return 0;
 }
 
+namespace {
+
+// `tidewatch run` as the lifecycle sees it: the runner, and the admin server beside it.
+class Daemon final : public Service {
+ public:
+  Daemon(Config cfg, std::string config_file, io::AsioEventLoop& loop, Metrics& metrics)
+      : cfg_(std::move(cfg)), config_file_(std::move(config_file)), metrics_(metrics) {
+    runner_ = std::make_unique<Runner>(cfg_, builtinStages(), loop, metrics, &loop);
+  }
+
+  // Throws (startup) when admin.listen cannot be served.
+  void startAdmin(io::AsioEventLoop& loop) {
+    if (cfg_.admin.listen.empty()) return;
+    admin_ = std::make_unique<io::AdminServer>(
+        loop.context(), cfg_.admin.listen, [this] { return statusJson(); },
+        [this] {
+          std::ostringstream o;
+          for (const auto& [name, value] : metrics_.snapshot()) o << name << ' ' << value << '\n';
+          return o.str();
+        });
+    spdlog::info("admin server on {}", cfg_.admin.listen);
+  }
+
+  void start() override {
+    runner_->start();
+    spdlog::info("tidewatch {} running ({})", TIDEWATCH_VERSION,
+                 config_file_.empty() ? "embedded demo config" : config_file_);
+  }
+
+  void reload() override {
+    spdlog::info("SIGHUP: reloading {}", config_file_.empty() ? "<embedded>" : config_file_);
+    Config fresh;
+    if (loadConfig(config_file_, fresh, false)) runner_->reload(fresh);
+    else spdlog::error("reload: config invalid, keeping the running one");
+  }
+
+  bool drain() override {
+    spdlog::info("{}", runner_->summaryLine());
+    // In-flight checks end by their own deadlines: the longest is the probe timeout.
+    bool drained = runner_->drain(std::chrono::seconds(cfg_.probe.default_timeout_s + 5));
+    if (admin_) admin_->stop();
+    return drained;
+  }
+
+ private:
+  std::string statusJson() const {
+    RunnerStats s = runner_->stats();
+    nlohmann::json j = {{"version", TIDEWATCH_VERSION},
+                        {"host_id", cfg_.runtime.host_id},
+                        {"targets", s.targets},
+                        {"required_rate", s.required_rate},
+                        {"checks_per_s", s.checks_per_s},
+                        {"dispatched", s.dispatched},
+                        {"completed", s.completed},
+                        {"in_flight", s.in_flight},
+                        {"routed", s.routed},
+                        {"pending", s.pending},
+                        {"tokens", s.token_target},
+                        {"token_max", s.token_max},
+                        {"max_lag_ms", s.max_lag_ms},
+                        {"failures", s.failures},
+                        {"paused", s.paused}};
+    return j.dump() + "\n";
+  }
+
+  Config cfg_;
+  std::string config_file_;
+  Metrics& metrics_;
+  std::unique_ptr<Runner> runner_;
+  std::unique_ptr<io::AdminServer> admin_;
+};
+
+}  // namespace
+
 int runDaemon(const RunOptions& options) {
   Config cfg;
   if (!loadConfig(options.config, cfg, false)) return 2;
@@ -114,94 +178,28 @@ int runDaemon(const RunOptions& options) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.runtime.log_level));
-  if (cfg.runtime.host_id.empty()) cfg.runtime.host_id = hostName();
+  if (cfg.runtime.host_id.empty()) cfg.runtime.host_id = io::localHostName();
 
   Metrics metrics;
   io::AsioEventLoop loop(static_cast<std::size_t>(cfg.runtime.io_threads));
-  std::unique_ptr<Runner> runner;
+  std::unique_ptr<Daemon> daemon;
   try {
-    runner = std::make_unique<Runner>(cfg, builtinStages(), loop, metrics);
+    daemon = std::make_unique<Daemon>(cfg, options.config, loop, metrics);
   } catch (const std::exception& e) {
     spdlog::error("startup failed: {}", e.what());
     return 2;
   }
-
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
-  asio::signal_set signals(loop.context(), SIGINT, SIGTERM, SIGHUP);
-  std::function<void(const std::error_code&, int)> on_signal = [&](const std::error_code& ec, int sig) {
-    if (ec) return;
-    if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: reloading {}", options.config.empty() ? "<embedded>" : options.config);
-      Config fresh;
-      if (loadConfig(options.config, fresh, false)) runner->reload(fresh);
-      else spdlog::error("reload: config invalid, keeping the running one");
-      signals.async_wait(on_signal);
-      return;
-    }
-    spdlog::info("signal {}: draining", sig);
-    std::lock_guard lock(mu);
-    stop = true;
-    cv.notify_all();
-  };
-  signals.async_wait(on_signal);
-
-  std::unique_ptr<io::AdminServer> admin;
-  if (!cfg.admin.listen.empty()) {
-    try {
-      admin = std::make_unique<io::AdminServer>(
-          loop.context(), cfg.admin.listen,
-          [&] {
-            RunnerStats s = runner->stats();
-            nlohmann::json j = {{"version", TIDEWATCH_VERSION},
-                                {"host_id", cfg.runtime.host_id},
-                                {"targets", s.targets},
-                                {"required_rate", s.required_rate},
-                                {"checks_per_s", s.checks_per_s},
-                                {"dispatched", s.dispatched},
-                                {"completed", s.completed},
-                                {"in_flight", s.in_flight},
-                                {"routed", s.routed},
-                                {"pending", s.pending},
-                                {"tokens", s.token_target},
-                                {"token_max", s.token_max},
-                                {"max_lag_ms", s.max_lag_ms},
-                                {"failures", s.failures},
-                                {"paused", s.paused}};
-            return j.dump() + "\n";
-          },
-          [&] {
-            std::ostringstream o;
-            for (const auto& [name, value] : metrics.snapshot()) o << name << ' ' << value << '\n';
-            return o.str();
-          });
-      spdlog::info("admin server on {}", cfg.admin.listen);
-    } catch (const std::exception& e) {
-      spdlog::error("admin server on {} failed: {}", cfg.admin.listen, e.what());
-      return 2;
-    }
+  try {
+    daemon->startAdmin(loop);
+  } catch (const std::exception& e) {
+    spdlog::error("admin server on {} failed: {}", cfg.admin.listen, e.what());
+    return 2;
   }
-
-  loop.start();
-  runner->start();
-  spdlog::info("tidewatch {} running ({})", TIDEWATCH_VERSION,
-               options.config.empty() ? "embedded demo config" : options.config);
-  {
-    std::unique_lock lock(mu);
-    if (options.duration_s > 0)
-      cv.wait_for(lock, std::chrono::milliseconds(static_cast<long long>(options.duration_s * 1000)), [&] { return stop; });
-    else
-      cv.wait(lock, [&] { return stop; });
-  }
-  spdlog::info("{}", runner->summaryLine());
-  // In-flight checks end by their own deadlines: the longest is the probe timeout.
-  bool drained = runner->drain(std::chrono::seconds(cfg.probe.default_timeout_s + 5));
-  if (admin) admin->stop();
-  signals.cancel();
-  runner.reset();
-  loop.stop();
-  return drained ? 0 : 1;
+  LifecycleOptions lifecycle;
+  lifecycle.name = "the monitor";
+  lifecycle.reload_on_sighup = true;
+  lifecycle.run_for = std::chrono::milliseconds(static_cast<long long>(options.duration_s * 1000));
+  return runUntilStopped(loop, std::move(daemon), lifecycle);
 }
 
 }  // namespace tidewatch::app

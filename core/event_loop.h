@@ -1,6 +1,7 @@
 // The pipeline's view of the I/O event loop: post work and run timers. The daemon's
 // implementation is io::AsioEventLoop (an asio::io_context run by a few threads); stages that
-// do network I/O reach the io_context through it. pipeline/ itself stays free of Asio.
+// do network I/O get that io_context from StageContext::asio, never by casting this
+// interface. pipeline/ itself stays free of Asio.
 //
 // Every method is thread-safe. Callbacks run on a loop thread and must not block.
 #pragma once

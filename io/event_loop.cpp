@@ -2,7 +2,6 @@
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
-#include <stdexcept>
 
 namespace tidewatch::io {
 namespace {
@@ -56,12 +55,6 @@ void AsioEventLoop::postAfter(std::chrono::nanoseconds delay, std::function<void
   timer->async_wait([timer, fn = std::move(fn)](const std::error_code& ec) {
     if (!ec) fn();
   });
-}
-
-asio::io_context& ioContextOf(EventLoop& loop) {
-  auto* asio_loop = dynamic_cast<AsioEventLoop*>(&loop);
-  if (asio_loop == nullptr) throw std::logic_error("EventLoop is not an AsioEventLoop");
-  return asio_loop->context();
 }
 
 }  // namespace tidewatch::io

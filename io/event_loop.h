@@ -1,6 +1,10 @@
-// io::AsioEventLoop: the daemon's EventLoop, an asio::io_context run by N threads.
-// Stages that do network I/O (probe.http, notify.wpcom, the admin server) take the
-// io_context from here.
+// io::AsioEventLoop: the daemon's EventLoop (core/event_loop.h), an asio::io_context run by N
+// threads. The app hands it to the pipeline twice: as the EventLoop, and as the Asio side
+// (StageContext::asio) from which stages that do network I/O (probe.http, notify.wpcom, the
+// verifier client) and the servers take the io_context.
+//
+// Threads: start() and stop() from the owning thread (startup, shutdown); everything else as
+// EventLoop says (thread-safe; callbacks run on a loop thread and must not block).
 #pragma once
 
 #include <asio/executor_work_guard.hpp>
@@ -34,8 +38,5 @@ class AsioEventLoop final : public EventLoop {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::vector<std::thread> threads_;
 };
-
-// The io_context behind a pipeline EventLoop (which must be an AsioEventLoop).
-asio::io_context& ioContextOf(EventLoop& loop);
 
 }  // namespace tidewatch::io

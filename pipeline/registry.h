@@ -1,8 +1,14 @@
-// Stage factories, registered by name (stages/register_all.cpp is the one explicit list).
+// Stage factories, registered by name (stages/register_all.h is the one explicit list).
 //
 // A factory has two steps, so that the whole config is validated before anything is built:
 // parse() turns the stage's YAML options into its own options struct (recording errors with
 // key paths), and create() builds the stage from those options at startup.
+//
+// Threads: a registry is filled once (add() is not thread-safe) and only read afterwards
+// (find, names, create: any thread). parse() and create() run on the thread that loads the
+// config or builds the pipeline (startup, SIGHUP reload); create() may block briefly (bind a
+// socket, open a pool) and throws to refuse a stage. The StageContext must outlive the stages
+// built from it.
 #pragma once
 
 #include <any>
@@ -19,6 +25,9 @@ namespace tidewatch {
 
 class EventLoop;
 class Metrics;
+namespace io {
+class AsioEventLoop;  // io/event_loop.h; only a pointer here: pipeline/ includes no Asio header
+}  // namespace io
 
 enum class StageKind { kSource, kProbe, kClassify, kSink, kNotify };
 std::string_view toString(StageKind kind);
@@ -28,6 +37,11 @@ struct StageContext {
   const Config& config;
   EventLoop& loop;
   Metrics& metrics;
+  // The Asio side of `loop`, for stages that do network I/O (probe.http, notify.wpcom, the
+  // incident engine's verifier client): set by the app (and by tests that build such stages)
+  // to the io::AsioEventLoop that `loop` is. Null when the loop is something else; a stage
+  // that needs it then refuses to build (stages/asio_loop.h).
+  io::AsioEventLoop* asio = nullptr;
   // Built before the sinks, so that a sink (the incident engine) can notify through them.
   std::vector<Notifier*> notifiers = {};
 };
@@ -63,9 +77,5 @@ class StageRegistry {
   [[noreturn]] static void throwWrongKind(const StageSpec& spec);
   std::vector<StageFactory> factories_;
 };
-
-// The daemon's registry with every built-in stage (stages/register_all.cpp).
-const StageRegistry& builtinStages();
-void registerAllStages(StageRegistry& registry);
 
 }  // namespace tidewatch

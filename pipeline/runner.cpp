@@ -41,7 +41,8 @@ std::int64_t automaticTokenMax() {
   return std::clamp<std::int64_t>((files - 512) * 3 / 4, 64, 65536);
 }
 
-Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Metrics& metrics)
+Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Metrics& metrics,
+               io::AsioEventLoop* asio)
     : config_(std::move(config)),
       registry_(registry),
       loop_(loop),
@@ -54,7 +55,7 @@ Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Me
       m_tokens_(metrics.gauge("scheduler.tokens")),
       m_targets_(metrics.gauge("scheduler.targets")),
       m_max_lag_(metrics.gauge("scheduler.max_lag_ms")) {
-  ctx_ = std::make_unique<StageContext>(StageContext{config_, loop_, metrics_});
+  ctx_ = std::make_unique<StageContext>(StageContext{config_, loop_, metrics_, asio});
   for (const auto& spec : config_.pipeline.notifiers) {
     notifiers_.push_back(registry_.create<Notifier>(spec, *ctx_));
     ctx_->notifiers.push_back(notifiers_.back().get());

@@ -53,7 +53,9 @@ struct RunnerStats {
 
 class Runner final : private GraphHooks, private TargetListener {
  public:
-  Runner(Config config, const StageRegistry& registry, EventLoop& loop, Metrics& metrics);
+  // `asio`: the Asio side of `loop` for stages that do network I/O (StageContext::asio).
+  Runner(Config config, const StageRegistry& registry, EventLoop& loop, Metrics& metrics,
+         io::AsioEventLoop* asio = nullptr);
   ~Runner() override;
 
   void start();

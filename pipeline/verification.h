@@ -4,8 +4,11 @@
 // verifiers are healthy — defer the decision. A verifier outage must never turn a real
 // outage into a false alarm (reference bug B3).
 //
-// VerifierClient::verify() never blocks: it starts the RPCs and calls `done` exactly once on
-// an I/O thread (the deadline is the site's timeout + 5 s). Implementation: io/verifier_client.
+// VerifierClient: called by the incident engine from any thread (TBB or I/O). verify() never
+// blocks: it starts the RPCs and calls `done` exactly once on an I/O thread, no later than the
+// site's timeout + verification.extra_timeout_s (5 s) plus scheduling delay; `done` must not
+// block either. configured() is constant and thread-safe. The client owns its RPC state and
+// may be destroyed with escalations in flight. Implementation: services/verifier/client.h.
 #pragma once
 
 #include <cstdint>

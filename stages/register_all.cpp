@@ -1,6 +1,7 @@
 // The one explicit list of built-in stages. A stage that is not named here does not exist
 // for the config: add its register call when you add a stage.
-#include "pipeline/registry.h"
+#include "stages/register_all.h"
+
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/notify/log/log_notifier.h"
 #include "stages/notify/wpcom/wpcom_notifier.h"
@@ -12,6 +13,7 @@
 #include "stages/sink/mysql_projection/mysql_projection_sink.h"
 #include "stages/sink/null/null_sink.h"
 #include "stages/source/file/file_source.h"
+#include "stages/source/generated/generated_source.h"
 #include "stages/source/mysql/mysql_source.h"
 
 namespace tidewatch {

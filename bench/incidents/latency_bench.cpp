@@ -32,6 +32,7 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
 #include "pipeline/runner.h"
 #include "tests/support/fixture_process.h"
 #include "tests/support/private_mariadb.h"
@@ -117,7 +118,7 @@ int run(int timeouts, int hard, int refused) {
   io::AsioEventLoop loop(2);
   loop.start();
   Metrics metrics;
-  Runner runner(cfg, builtinStages(), loop, metrics);
+  Runner runner(cfg, builtinStages(), loop, metrics, &loop);
   runner.start();
   std::printf("monitor started; %zu sites at a 60 s interval (cadence 57 s)\n", sites.size());
   std::fflush(stdout);

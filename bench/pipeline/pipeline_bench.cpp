@@ -15,8 +15,9 @@
 #include "pipeline/graph.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
 #include "pipeline/target_table.h"
-#include "stages/source/file/file_source.h"
+#include "stages/source/generated/generated_source.h"
 
 namespace tidewatch {
 namespace {

@@ -5,11 +5,12 @@
 #include <asio/io_context.hpp>
 #include <string>
 
-#include "io/http_parser.h"
-#include "io/keyword_matcher.h"
-#include "io/resolver.h"
-#include "io/url.h"
-#include "tests/io/fakes/fake_dns.h"
+#include "io/http/response_parser.h"
+#include "stages/probe/http/keyword_matcher.h"
+#include "io/net/resolver.h"
+#include "io/net/url.h"
+#include "tests/support/fake_dns.h"
+#include "tests/support/fake_http.h"
 
 using namespace tidewatch::io;
 
@@ -31,6 +32,20 @@ std::string healthyPage() {
   return body;
 }
 
+// One response per iteration: the head, then the body (the probe feeds them in two calls).
+void parseLoop(benchmark::State& state, const std::string& wire) {
+  HttpResponseParser p;
+  Discard d;
+  for (auto _ : state) {
+    p.reset(false);
+    std::size_t used = p.feed(wire, &d);
+    used += p.feed(std::string_view(wire).substr(used), &d);
+    benchmark::DoNotOptimize(used);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_ParseContentLength(benchmark::State& state) {
   std::string body = healthyPage();
   std::string wire =
@@ -38,47 +53,20 @@ void BM_ParseContentLength(benchmark::State& state) {
       "Content-Type: text/html; charset=utf-8\r\nContent-Length: " +
       std::to_string(body.size()) + "\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n" +
       body;
-  HttpResponseParser p;
-  Discard d;
-  for (auto _ : state) {
-    p.reset(false);
-    std::size_t used = p.feed(wire, &d);
-    used += p.feed(std::string_view(wire).substr(used), &d);
-    benchmark::DoNotOptimize(used);
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
-  state.SetItemsProcessed(state.iterations());
+  parseLoop(state, wire);
 }
 BENCHMARK(BM_ParseContentLength);
 
 void BM_ParseChunked(benchmark::State& state) {
   std::string body = healthyPage();
-  std::string wire =
-      "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (std::size_t i = 0; i < body.size(); i += 100) {
-    std::string part = body.substr(i, 100);
-    char size[16];
-    std::snprintf(size, sizeof size, "%zx\r\n", part.size());
-    wire += size + part + "\r\n";
-  }
-  wire += "0\r\n\r\n";
-  HttpResponseParser p;
-  Discard d;
-  for (auto _ : state) {
-    p.reset(false);
-    std::size_t used = p.feed(wire, &d);
-    used += p.feed(std::string_view(wire).substr(used), &d);
-    benchmark::DoNotOptimize(used);
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
-  state.SetItemsProcessed(state.iterations());
+  parseLoop(state, tidewatch::testing::chunkedResponse(body, 100, "Content-Type: text/html\r\n"));
 }
 BENCHMARK(BM_ParseChunked);
 
 void BM_KeywordStream(benchmark::State& state) {
   std::string page = healthyPage();
   for (auto _ : state) {
-    KeywordMatcher m("uptime-bench-canary", {"HACKED", "DARKLOCK", "casino"});
+    tidewatch::stages::KeywordMatcher m("uptime-bench-canary", {"HACKED", "DARKLOCK", "casino"});
     for (std::size_t i = 0; i < page.size(); i += 256)
       m.feed(std::string_view(page).substr(i, 256));
     benchmark::DoNotOptimize(m.requiredFound());
@@ -118,7 +106,7 @@ void BM_DnsCacheLookup(benchmark::State& state) {
 BENCHMARK(BM_DnsCacheLookup)->Arg(1000)->Arg(1000000);
 
 // The full Resolver path for a cached name: lock, cache lookup, inline callback. The name is
-// put in the cache by one real lookup against a loopback DNS server (tests/io/fakes).
+// put in the cache by one real lookup against a loopback DNS server (tests/support).
 void BM_ResolverCacheHit(benchmark::State& state) {
   tidewatch::testing::FakeDns dns;
   dns.set("site-0000042.fleet.test",

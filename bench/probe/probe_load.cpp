@@ -30,6 +30,7 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
 
 using namespace tidewatch;
 
@@ -157,7 +158,7 @@ int main(int argc, char** argv) {
   io::AsioEventLoop loop(threads);
   loop.start();
   Metrics metrics;
-  StageContext ctx{cfg, loop, metrics};
+  StageContext ctx{cfg, loop, metrics, &loop};
   auto probe = builtinStages().create<Probe>(cfg.pipeline.probe, ctx);
 
   auto site = defaultSiteConfig();

@@ -1,5 +1,5 @@
-// libFuzzer target: the HTTP response parser and chunked decoder (io/http_parser), plus URL
-// parsing and Location resolution (io/url), which take server-controlled bytes too.
+// libFuzzer target: the HTTP response parser and chunked decoder (io/http/response_parser),
+// plus URL parsing and Location resolution (io/net/url), which take server-controlled bytes too.
 //
 // Input layout: byte 0 picks the piece size the response is fed in (1..64, or all at once),
 // byte 1 bit 0 says HEAD; the rest is the response. Invariants checked: no crash or sanitizer
@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "io/http_parser.h"
-#include "io/url.h"
+#include "io/http/response_parser.h"
+#include "io/net/url.h"
 
 namespace {
 

@@ -5,6 +5,7 @@
 
 #include "pipeline/config_node.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
 #include "stages/sink/mysql_history/mysql_history_sink.h"
 #include "stages/sink/mysql_projection/mysql_projection_sink.h"
 #include "stages/source/mysql/mysql_source.h"

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "pipeline/registry.h"
+#include "tests/pipeline/test_stages.h"
 
 namespace tidewatch {
 namespace {
@@ -14,7 +15,7 @@ pipeline:
 )";
 
 Config parse(const std::string& yaml, ConfigDiagnostics& diag) {
-  return parseConfigString(yaml, builtinStages(), diag);
+  return parseConfigString(yaml, testing::pipelineTestStages(), diag);
 }
 
 bool hasError(const ConfigDiagnostics& d, const std::string& path, const std::string& text_part = "") {
@@ -159,22 +160,6 @@ TEST(Config, YamlSyntaxErrorIsReported) {
   parse("pipeline: [unclosed\n", d);
   EXPECT_FALSE(d.ok());
   EXPECT_NE(d.firstError().find("parse error"), std::string::npos);
-}
-
-TEST(Registry, EveryKindHasItsBuiltins) {
-  const StageRegistry& r = builtinStages();
-  auto has = [&](StageKind k, const std::string& name) {
-    auto names = r.names(k);
-    return std::find(names.begin(), names.end(), name) != names.end();
-  };
-  EXPECT_TRUE(has(StageKind::kSource, "source.file"));
-  EXPECT_TRUE(has(StageKind::kSource, "source.generated"));
-  EXPECT_TRUE(has(StageKind::kProbe, "probe.simulated"));
-  EXPECT_TRUE(has(StageKind::kClassify, "classify.jetmon"));
-  EXPECT_TRUE(has(StageKind::kSink, "sink.null"));
-  EXPECT_TRUE(has(StageKind::kSink, "sink.log"));
-  EXPECT_TRUE(has(StageKind::kNotify, "notify.log"));
-  EXPECT_FALSE(has(StageKind::kProbe, "sink.null"));
 }
 
 TEST(Registry, DuplicateRegistrationIsRefused) {

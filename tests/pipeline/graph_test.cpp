@@ -12,6 +12,7 @@
 #include "io/event_loop.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "tests/pipeline/test_stages.h"
 
 namespace tidewatch {
 namespace {
@@ -53,11 +54,11 @@ TEST(Graph, NeverDropsAMillionSimulatedChecksWithTimeoutsAndFailures) {
 pipeline:
   source: {type: source.generated, count: 1}
   probe: {type: probe.simulated, seed: 7, failure_rate: 0.1, timeout_rate: 0.02, timeout_ms: 1}
-)", builtinStages(), diag);
+)", testing::pipelineTestStages(), diag);
   ASSERT_TRUE(diag.ok()) << diag.firstError();
   StageContext ctx{cfg, loop, metrics};
-  auto probe = builtinStages().create<Probe>(cfg.pipeline.probe, ctx);
-  auto classifier = builtinStages().create<Classifier>(cfg.pipeline.classify, ctx);
+  auto probe = testing::pipelineTestStages().create<Probe>(cfg.pipeline.probe, ctx);
+  auto classifier = testing::pipelineTestStages().create<Classifier>(cfg.pipeline.classify, ctx);
   CountingHooks hooks(kChecks);
   SeqSink sink(kChecks);
   auto target = std::make_shared<const Target>(Target{1, 1, "http://x/", 60, 0, SiteStatus::kRunning, 0, 0, defaultSiteConfig()});

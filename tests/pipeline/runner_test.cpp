@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "io/event_loop.h"
+#include "tests/pipeline/test_stages.h"
 
 namespace tidewatch {
 namespace {
@@ -14,7 +15,7 @@ using namespace std::chrono_literals;
 
 Config load(const std::string& yaml) {
   ConfigDiagnostics diag;
-  Config cfg = parseConfigString(yaml, builtinStages(), diag);
+  Config cfg = parseConfigString(yaml, testing::pipelineTestStages(), diag);
   EXPECT_TRUE(diag.ok()) << diag.firstError();
   return cfg;
 }
@@ -33,7 +34,7 @@ pipeline:
 scheduler: {summary_interval_s: 1}
 admin: {listen: ""}
 )");
-  Runner runner(cfg, builtinStages(), loop, metrics);
+  Runner runner(cfg, testing::pipelineTestStages(), loop, metrics);
   runner.start();
   std::this_thread::sleep_for(2500ms);
   RunnerStats mid = runner.stats();
@@ -67,7 +68,7 @@ pipeline:
 scheduler: {retry_interval_s: 2, num_of_checks: 3, summary_interval_s: 3600}
 admin: {listen: ""}
 )");
-  Runner runner(cfg, builtinStages(), loop, metrics);
+  Runner runner(cfg, testing::pipelineTestStages(), loop, metrics);
   runner.start();
   // The one site is due somewhere in the next 19 s; wait for its first check.
   auto deadline = std::chrono::steady_clock::now() + 25s;
@@ -110,7 +111,7 @@ ManualSource* g_manual = nullptr;
 
 TEST(Runner, FleetReloadToZeroClearsPendingWork) {
   StageRegistry registry;
-  registerAllStages(registry);
+  testing::registerPipelineTestStages(registry);
   registry.add({StageKind::kSource, "source.manual", "test", [](ConfigMap&) { return std::any(); },
                 [](const std::any&, StageContext&) -> std::unique_ptr<Stage> {
                   auto s = std::make_unique<ManualSource>();

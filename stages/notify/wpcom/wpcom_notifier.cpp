@@ -3,7 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "io/event_loop.h"
-#include "io/wpcom_client.h"
+#include "stages/asio_loop.h"
+#include "stages/notify/wpcom/wpcom_client.h"
 
 namespace tidewatch::stages {
 namespace {
@@ -13,14 +14,14 @@ constexpr const char* kModernEndpoint = "https://public-api.wordpress.com/wpcom/
 constexpr const char* kLegacyEndpoint = "https://jetpack.wordpress.com/jetmon/";
 
 struct WpcomNotifierOptions {
-  io::WpcomOptions client;
+  WpcomOptions client;
   int flush_timeout_s = 0;
 };
 
 class WpcomNotifier final : public Notifier {
  public:
   WpcomNotifier(const WpcomNotifierOptions& o, StageContext& ctx)
-      : client_(io::ioContextOf(ctx.loop), o.client, ctx.metrics),
+      : client_(asioLoopOf(ctx, "notify.wpcom").context(), o.client, ctx.metrics),
         flush_bound_(std::chrono::seconds(o.flush_timeout_s > 0 ? o.flush_timeout_s : 2 * o.client.timeout_s + 5)) {}
 
   void notify(const StatusChange& change) override { client_.notify(change); }
@@ -32,17 +33,17 @@ class WpcomNotifier final : public Notifier {
   }
 
  private:
-  io::WpcomClient client_;
+  WpcomClient client_;
   std::chrono::seconds flush_bound_;
 };
 
 std::any parseOptions(ConfigMap& m) {
   WpcomNotifierOptions o;
-  io::WpcomOptions& c = o.client;
+  WpcomOptions& c = o.client;
   std::string mode = m.getString("mode", "modern");
-  if (mode == "legacy") c.mode = io::WpcomOptions::Mode::kLegacy;
+  if (mode == "legacy") c.mode = WpcomOptions::Mode::kLegacy;
   else if (mode != "modern") m.diagnostics().error(m.pathOf("mode"), "must be modern or legacy (got '" + mode + "')");
-  const bool legacy = c.mode == io::WpcomOptions::Mode::kLegacy;
+  const bool legacy = c.mode == WpcomOptions::Mode::kLegacy;
   c.endpoint = m.getString("endpoint", legacy ? kLegacyEndpoint : kModernEndpoint);
   if (c.endpoint.rfind("http://", 0) != 0 && c.endpoint.rfind("https://", 0) != 0)
     m.diagnostics().error(m.pathOf("endpoint"), "must be an http:// or https:// URL");

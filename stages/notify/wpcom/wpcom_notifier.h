@@ -1,5 +1,6 @@
 // notify.wpcom: sends WPCOM status-change notifications (compat §7; docs/notifications.md)
-// through io::WpcomClient on the daemon's event loop.
+// through WpcomClient (wpcom_client.h: delivery queue, retry, breaker) and the payload of
+// wpcom_payload.h, on the daemon's Asio event loop.
 //
 // Options: mode (modern | legacy), endpoint (default per mode: the real WordPress.com URLs —
 // tests always point it at the fixture's mock), auth_token, enable (true), timeout_s (15),

@@ -1,12 +1,13 @@
 #include "stages/probe/http/http_probe.h"
 
-#include <asio/ip/tcp.hpp>
 #include <stdexcept>
 
 #include "io/event_loop.h"
-#include "io/http_client.h"
-#include "io/resolver.h"
-#include "io/tls_context.h"
+#include "io/net/resolver.h"
+#include "io/net/source_address.h"
+#include "io/net/tls_context.h"
+#include "stages/asio_loop.h"
+#include "stages/probe/http/check_engine.h"
 
 namespace tidewatch::stages {
 namespace {
@@ -29,8 +30,8 @@ io::ResolverOptions resolverOptions(const ResolverConfig& c) {
   return o;
 }
 
-io::HttpClientOptions clientOptions(const ProbeConfig& p) {
-  io::HttpClientOptions o;
+HttpCheckOptions clientOptions(const ProbeConfig& p) {
+  HttpCheckOptions o;
   o.user_agent = p.user_agent;
   o.default_timeout_s = automatic(p.default_timeout_s, 10);
   o.max_redirects = !p.follow_redirects ? 0 : p.max_redirects > 0 ? p.max_redirects : 10;
@@ -43,13 +44,9 @@ io::HttpClientOptions clientOptions(const ProbeConfig& p) {
     // The parser checked the syntax; whether this host owns the address is only known here.
     // Fatal at startup rather than every check failing with "Cannot assign requested address".
     o.source_address = asio::ip::make_address(p.source_address);
-    asio::io_context io;
-    asio::ip::tcp::socket s(io);
-    std::error_code ec;
-    s.open(o.source_address.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
-    if (!ec) s.bind(asio::ip::tcp::endpoint(o.source_address, 0), ec);
-    if (ec)
-      throw std::invalid_argument("probe.source_address: cannot bind " + p.source_address + ": " + ec.message());
+    if (std::error_code ec = io::checkSourceAddress(o.source_address))
+      throw std::invalid_argument("probe.source_address: cannot bind " + p.source_address + ": " +
+                                  ec.message());
   }
   return o;
 }
@@ -67,8 +64,9 @@ HttpProbe::HttpProbe(StageContext& ctx) {
     io = &own_loop_->context();
     threads = own_loop_->threadCount();
   } else {
-    io = &io::ioContextOf(ctx.loop);
-    threads = ctx.loop.threadCount();
+    io::AsioEventLoop& loop = asioLoopOf(ctx, "probe.http");
+    io = &loop.context();
+    threads = loop.threadCount();
   }
   auto resolver = std::make_shared<io::Resolver>(*io, resolverOptions(config.resolver));
   io::TlsOptions tls;
@@ -76,10 +74,10 @@ HttpProbe::HttpProbe(StageContext& ctx) {
   tls.full_handshake_interval =
       std::chrono::seconds(automatic(config.probe.full_handshake_interval_s, 86400));
   tls.tls12_resumption = config.probe.tls12_resumption;
-  io::HttpClientOptions options = clientOptions(config.probe);
+  HttpCheckOptions options = clientOptions(config.probe);
   options.one_io_thread = threads == 1;
-  client_ = std::make_unique<io::HttpClient>(*io, std::move(resolver),
-                                             std::make_shared<io::TlsContext>(tls), options);
+  client_ = std::make_unique<HttpCheckEngine>(*io, std::move(resolver),
+                                              std::make_shared<io::TlsContext>(tls), options);
 }
 
 HttpProbe::~HttpProbe() {

@@ -1,10 +1,13 @@
 // probe.http: the real probe. One HTTP(S) request per check with Jetmon's semantics
-// (reference/jetmon-compat.md §2), built on io::HttpClient, io::Resolver and io::TlsContext.
+// (reference/jetmon-compat.md §2): HttpCheckEngine (check_engine.h) on io::Resolver and
+// io::TlsContext.
 //
 // Options: none of its own — it reads the global `probe:` and `resolver:` sections
-// (pipeline/config.h). I/O threads: the daemon's event loop (StageContext.loop) unless
+// (pipeline/config.h). I/O threads: the daemon's Asio loop (StageContext::asio) unless
 // `probe.io_threads` > 0, in which case the probe runs its own io_context with that many
-// threads (so probe I/O can be sized apart from timers and the admin server).
+// threads (so probe I/O can be sized apart from timers and the admin server). start() is the
+// Probe contract (pipeline/stage.h): any thread, never blocks, one completion per check on an
+// I/O thread.
 #pragma once
 
 #include <memory>
@@ -14,10 +17,11 @@
 
 namespace tidewatch::io {
 class AsioEventLoop;
-class HttpClient;
 }  // namespace tidewatch::io
 
 namespace tidewatch::stages {
+
+class HttpCheckEngine;
 
 struct HttpProbeOptions {};
 
@@ -31,7 +35,7 @@ class HttpProbe final : public Probe {
 
  private:
   std::unique_ptr<io::AsioEventLoop> own_loop_;
-  std::unique_ptr<io::HttpClient> client_;
+  std::unique_ptr<HttpCheckEngine> client_;
 };
 
 void registerHttpProbe(StageRegistry& registry);

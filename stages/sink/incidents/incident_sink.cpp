@@ -1313,7 +1313,7 @@ void registerIncidentSink(StageRegistry& registry) {
          so.workers = o.store_workers;
          so.source = d.source;
          d.store = std::make_shared<mysql::EventStore>(d.pool, so, &ctx.metrics);
-         if (!ctx.config.verifiers.empty()) d.verifier = makeIncidentVerifierClient(ctx.config, ctx.loop, ctx.metrics);
+         if (!ctx.config.verifiers.empty()) d.verifier = makeIncidentVerifierClient(ctx);
          d.notifiers = ctx.notifiers;
          d.num_of_checks = ctx.config.scheduler.num_of_checks;
          return makeIncidentSink(std::move(o), std::move(d));

@@ -1,6 +1,6 @@
 // source.file: targets from a YAML or CSV file (id, blog_id, url, interval seconds, bucket,
-// plus optional per-site rules), re-read on SIGHUP. source.generated: a synthetic fleet from
-// a URL pattern (`%07d` style, one integer conversion), for demos and benchmarks.
+// plus optional per-site rules), re-read on SIGHUP. The source delivers its snapshot from
+// start() and refresh() on the caller's thread (the runner's, or the SIGHUP handler's).
 #pragma once
 
 #include <string>
@@ -15,12 +15,6 @@ namespace tidewatch::stages {
 // and skipped; the rest are returned.
 std::vector<Target> readTargetFile(const std::string& path, std::vector<std::string>& errors);
 
-// Expands a generated fleet: ids first_id .. first_id + count − 1.
-std::vector<Target> generateTargets(const std::string& url_pattern, std::uint64_t first_id,
-                                    std::uint64_t count, std::uint32_t interval_s,
-                                    std::uint32_t buckets);
-
 void registerFileSource(StageRegistry& registry);
-void registerGeneratedSource(StageRegistry& registry);
 
 }  // namespace tidewatch::stages

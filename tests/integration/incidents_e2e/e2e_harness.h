@@ -31,6 +31,7 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
 #include "pipeline/runner.h"
 #include "stages/source/mysql/mysql_source.h"
 #include "tests/support/fixture_process.h"
@@ -247,7 +248,7 @@ class IncidentsE2E : public ::testing::Test {
     EXPECT_TRUE(diag.ok()) << diag.firstError() << "\n" << yaml;
     if (!diag.ok()) throw std::runtime_error("bad monitor config: " + diag.firstError());
     metrics_.push_back(std::make_unique<Metrics>());
-    runners_.push_back(std::make_unique<Runner>(cfg, e2eRegistry(), *loop_, *metrics_.back()));
+    runners_.push_back(std::make_unique<Runner>(cfg, e2eRegistry(), *loop_, *metrics_.back(), loop_.get()));
     runners_.back()->start();
     return runners_.size() - 1;
   }

@@ -13,7 +13,10 @@
 #include "pipeline/config.h"
 #include "core/metrics.h"
 #include "pipeline/registry.h"
+#include "stages/register_all.h"
+#include "tests/fakes/probe_callbacks.h"
 #include "tests/support/fixture_process.h"
+#include "tests/support/process_memory.h"
 
 namespace tidewatch {
 namespace {
@@ -26,20 +29,6 @@ constexpr int kDeadlineS = 4;
 const std::vector<std::string> kForbidden = {
     "HACKED",   "DARKLOCK",     "H4CK3D",      "<b>Fatal error</b>",
     "coinhive", "cheap viagra", "casino bonus"};
-
-struct Done : ProbeCallback {
-  std::promise<CheckPtr> promise;
-  void onProbeDone(CheckPtr check) override { promise.set_value(std::move(check)); }
-};
-
-long rssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
-}
 
 class ProbeScenarios : public ::testing::Test {
  protected:
@@ -70,7 +59,7 @@ class ProbeScenarios : public ::testing::Test {
     loop_ = new io::AsioEventLoop(2);
     loop_->start();
     metrics_ = new Metrics;
-    ctx_ = new StageContext{*config_, *loop_, *metrics_};
+    ctx_ = new StageContext{*config_, *loop_, *metrics_, loop_};
     probe_ = builtinStages().create<Probe>(config_->pipeline.probe, *ctx_).release();
   }
   static void TearDownTestSuite() {
@@ -99,12 +88,8 @@ class ProbeScenarios : public ::testing::Test {
   }
 
   ProbeResult check(const std::string& url, SiteConfig site = {}) {
-    auto target = std::make_shared<Target>();
-    target->url = url;
-    target->config = std::make_shared<const SiteConfig>(std::move(site));
-    auto c = std::make_shared<Check>();
-    c->request.target = target;
-    Done done;
+    CheckPtr c = testing::checkOf(url, std::move(site));
+    testing::PromisedCheck done;
     auto t0 = std::chrono::steady_clock::now();
     probe_->start(c, done);
     auto f = done.promise.get_future();
@@ -441,7 +426,7 @@ TEST_F(ProbeScenarios, TrickleOneBytePerSecondIsCutOffByTheDeadline) {
 }
 
 TEST_F(ProbeScenarios, OneGigabyteBodyKeepsMemoryFlat) {
-  long before = rssKb();
+  long before = testing::rssKb();
   for (const char* variant : {"huge", "huge_no_length"}) {
     auto id = nextHost();
     auto r =
@@ -450,18 +435,18 @@ TEST_F(ProbeScenarios, OneGigabyteBodyKeepsMemoryFlat) {
     EXPECT_EQ(r.body_bytes, 1024u * 1024) << variant;
     fixture_->deactivateAll();
   }
-  EXPECT_LT(rssKb() - before, 8 * 1024);
+  EXPECT_LT(testing::rssKb() - before, 8 * 1024);
 }
 
 TEST_F(ProbeScenarios, OneMegabyteHeaderLineIsClassifiedAndMemoryFlat) {
-  long before = rssKb();
+  long before = testing::rssKb();
   auto id = nextHost();
   auto r = checkWith(
       {{"type", "http_body"}, {"host", host(id)}, {"variant", "header_line"}, {"bytes", 1 << 20}},
       httpUrl(id));
   EXPECT_EQ(r.error, ErrorCode::kConnect) << r.error_detail;
   EXPECT_EQ(r.failed_phase, ProbePhase::kHeaders);
-  EXPECT_LT(rssKb() - before, 8 * 1024);
+  EXPECT_LT(testing::rssKb() - before, 8 * 1024);
 }
 
 TEST_F(ProbeScenarios, GarbageInsteadOfHttpIsClassified) {

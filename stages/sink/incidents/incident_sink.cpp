@@ -15,21 +15,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include "io/mysql/event_store.h"
-#include "io/mysql/pool.h"
 #include "core/metrics.h"
+#include "io/mysql/event_store.h"
+#include "stages/mysql_connection.h"
 #include "stages/sink/incidents/correlation.h"
 #include "stages/sink/incidents/evidence.h"
-#include "stages/sink/incidents/site_runtime_writer.h"
 #include "stages/sink/incidents/verifier_factory.h"
 
 namespace tidewatch::stages {
 namespace {
 
 using nlohmann::json;
-using mysql::EventIdentity;
-using mysql::EventMutation;
-using mysql::Severity;
 
 constexpr std::int32_t kUnknownDay = INT32_MIN;
 constexpr std::int64_t kDayMs = 86'400'000;
@@ -183,7 +179,7 @@ class IncidentSinkImpl final : public IncidentSink {
     int shards = o_.shards > 0 ? o_.shards : std::clamp(cores * 4, 8, 256);
     int workers = o_.workers > 0 ? o_.workers : std::clamp(cores, 1, 4);
     for (int i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>());
-    if (d_.pool && o_.write_ssl_expiry) runtime_ = std::make_unique<SiteRuntimeWriter>(d_.pool, d_.metrics);
+    write_runtime_ = o_.write_ssl_expiry;
     Metrics& m = *d_.metrics;
     suspect_gauge_ = &m.gauge("detection.monitor_suspect");
     backlog_gauge_ = &m.gauge("incidents.backlog");
@@ -239,7 +235,6 @@ class IncidentSinkImpl final : public IncidentSink {
   void flush() override {
     waitIdle(std::chrono::seconds(30));
     d_.store->drain(std::chrono::seconds(30));
-    if (runtime_) runtime_->drain(std::chrono::seconds(10));
   }
 
   // ---- test and ops surface -----------------------------------------------------------------
@@ -265,11 +260,9 @@ class IncidentSinkImpl final : public IncidentSink {
   bool waitIdle(std::chrono::milliseconds timeout) override {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-      bool idle = recovered() && queued_.load() == 0 && outstanding_.load() == 0 && d_.store->backlog() == 0 &&
-                  (!runtime_ || runtime_->backlog() == 0);
+      bool idle = recovered() && queued_.load() == 0 && outstanding_.load() == 0 && d_.store->backlog() == 0;
       if (idle) return true;
       if (std::chrono::steady_clock::now() >= deadline) return false;
-      if (runtime_) runtime_->drain(std::chrono::milliseconds(1));
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
@@ -381,17 +374,16 @@ class IncidentSinkImpl final : public IncidentSink {
     if (ticker_.joinable()) ticker_.join();
     for (auto& t : workers_) t.join();
     if (recovery_thread_.joinable()) recovery_thread_.join();
-    runtime_.reset();
   }
 
   // ---- restart recovery ---------------------------------------------------------------------
 
   void recoverOpenEvents() {
-    std::vector<mysql::OpenEvent> events;
+    std::vector<OpenEvent> events;
     for (int attempt = 0;; ++attempt) {
-      mysql::DbError err = d_.store->listOpenEvents(events);
-      if (err.ok()) break;
-      if (attempt == 0) spdlog::warn("sink.incidents: cannot read open events yet ({}); retrying", err.describe());
+      std::string err;
+      if (d_.store->listOpenEvents(events, &err)) break;
+      if (attempt == 0) spdlog::warn("sink.incidents: cannot read open events yet ({}); retrying", err);
       for (int i = 0; i < 10 && !recovery_stop_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (recovery_stop_.load()) return;
     }
@@ -484,7 +476,7 @@ class IncidentSinkImpl final : public IncidentSink {
         auto it = shard.sites.find(w.site);
         if (w.delivered) {
           // compat §5/§7.4: last_alert_sent_at is the delivery time.
-          if (runtime_) runtime_->lastAlertSent(w.site, now);
+          if (write_runtime_) d_.store->writeLastAlertSent(w.site, now);
           counter("detection.notify.delivered.count").fetch_add(1, std::memory_order_relaxed);
         } else {
           // Not delivered: the owner never heard, so it must not hold back the next alert.
@@ -1098,7 +1090,7 @@ class IncidentSinkImpl final : public IncidentSink {
     });
     for (Notifier* n : d_.notifiers) n->notify(change);
     st.last_alert_ms = now;
-    if (!reports && runtime_ && st.target) runtime_->lastAlertSent(st.target->id, now);
+    if (!reports && write_runtime_ && st.target) d_.store->writeLastAlertSent(st.target->id, now);
     audit(st, "wpcom_sent", "status_id " + std::to_string(change.status_id) + " sent to " +
                                 std::to_string(d_.notifiers.size()) + " notifier(s)",
           {{"status_id", change.status_id}, {"status_type", std::string(toString(change.status_type))},
@@ -1132,7 +1124,7 @@ class IncidentSinkImpl final : public IncidentSink {
     auto day = static_cast<std::int32_t>(floorDiv(tls.cert_not_after, 86400));
     if (day != st.ssl_day) {
       st.ssl_day = day;
-      if (runtime_) runtime_->sslExpiryDate(site, day);
+      if (write_runtime_) d_.store->writeSslExpiryDate(site, day);
     }
     if (st.slot != kParkMarkerSlot) flags_.setSslDay(st.slot, day);
     // Whole days, truncated (compat §3.6); an expired certificate is the worst advisory.
@@ -1209,7 +1201,7 @@ class IncidentSinkImpl final : public IncidentSink {
   mutable CorrelationWindow window_;
   SlotFlags flags_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::unique_ptr<SiteRuntimeWriter> runtime_;
+  bool write_runtime_ = true;  // ssl_expiry_date and last_alert_sent_at
 
   std::mutex ready_mu_;
   std::condition_variable ready_cv_;
@@ -1307,12 +1299,12 @@ void registerIncidentSink(StageRegistry& registry) {
          IncidentOptions o = std::any_cast<IncidentOptions>(opts);
          IncidentDeps d;
          d.metrics = &ctx.metrics;
-         d.pool = mysql::Pool::shared(ctx.config.database, &ctx.metrics);
+         auto pool = sharedPool(ctx.config.database, &ctx.metrics);
          d.source = !o.source.empty() ? o.source : !ctx.config.runtime.host_id.empty() ? ctx.config.runtime.host_id : hostName();
          mysql::EventStore::Options so;
          so.workers = o.store_workers;
          so.source = d.source;
-         d.store = std::make_shared<mysql::EventStore>(d.pool, so, &ctx.metrics);
+         d.store = std::make_shared<mysql::EventStore>(pool, so, &ctx.metrics);
          if (!ctx.config.verifiers.empty()) d.verifier = makeIncidentVerifierClient(ctx.config, ctx.loop, ctx.metrics);
          d.notifiers = ctx.notifiers;
          d.num_of_checks = ctx.config.scheduler.num_of_checks;

@@ -22,16 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "core/incident_store.h"
 #include "pipeline/registry.h"
 #include "pipeline/stage.h"
 #include "pipeline/verification.h"
 
 namespace tidewatch {
 class Metrics;
-namespace mysql {
-class EventStore;
-class Pool;
-}  // namespace mysql
 }  // namespace tidewatch
 
 namespace tidewatch::stages {
@@ -84,8 +81,7 @@ struct IncidentOptions {
 // What the engine writes to and talks to. Tests build these by hand (fake verifier,
 // recording notifier, fake clock); the registered factory builds the real ones.
 struct IncidentDeps {
-  std::shared_ptr<mysql::EventStore> store;
-  std::shared_ptr<mysql::Pool> pool;          // site runtime columns; null = not written
+  std::shared_ptr<IncidentStore> store;       // events, audit rows, site runtime columns
   std::shared_ptr<VerifierClient> verifier;   // null or 0 configured = confirm at once (§6.2)
   std::vector<Notifier*> notifiers;
   Metrics* metrics = nullptr;                 // required

@@ -7,6 +7,7 @@
 
 #include "io/mysql/history_writer.h"
 #include "io/mysql/pool.h"
+#include "stages/mysql_connection.h"
 #include "core/metrics.h"
 
 namespace tidewatch::stages {
@@ -65,7 +66,7 @@ class MysqlHistorySink final : public Sink {
   MysqlHistorySink(const MysqlHistoryOptions& o, const DatabaseConfig& db, Metrics& metrics)
       : o_(o),
         policy_(o),
-        writer_(mysql::Pool::shared(db, &metrics),
+        writer_(sharedPool(db, &metrics),
                 mysql::HistoryWriter::Options{.batch_rows = static_cast<std::size_t>(o.batch_rows),
                                               .batch_delay = std::chrono::milliseconds(o.batch_ms),
                                               .max_buffer_rows = static_cast<std::size_t>(o.max_buffer_rows)},

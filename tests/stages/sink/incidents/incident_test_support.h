@@ -13,43 +13,13 @@
 #include <gtest/gtest.h>
 
 #include "io/mysql/event_store.h"
-#include "io/mysql/migrate.h"
 #include "io/mysql/pool.h"
-#include "io/mysql/session.h"
 #include "core/metrics.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/sink/incidents/incident_sink.h"
-#include "tests/support/private_mariadb.h"
+#include "tests/support/test_database.h"
 
 namespace tidewatch::stages::test {
-
-inline testing::PrivateMariaDb& server() {
-  static testing::PrivateMariaDb db;
-  return db;
-}
-
-inline DatabaseConfig freshDatabase() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = "i_" + std::string(info->name());
-  for (char& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  if (name.size() > 60) name.resize(60);
-  server().query("DROP DATABASE IF EXISTS `" + name + "`");
-  DatabaseConfig cfg = server().config(name);
-  mysql::Session s(cfg);
-  std::ostringstream out;
-  mysql::DbError err = s.connect();
-  EXPECT_TRUE(err.ok()) << err.describe();
-  err = mysql::applyMigrations(s, out);
-  EXPECT_TRUE(err.ok()) << err.describe() << "\n" << out.str();
-  return cfg;
-}
-
-inline std::string q(const DatabaseConfig& cfg, const std::string& sql) { return server().query(sql, cfg.name); }
-inline long long qi(const DatabaseConfig& cfg, const std::string& sql) {
-  std::string s = q(cfg, sql);
-  return s.empty() || s == "NULL" ? 0 : std::stoll(s);
-}
 
 // Answers escalations from a script (synchronously, or parked until the test releases them).
 class FakeVerifier final : public VerifierClient {
@@ -151,7 +121,7 @@ class RecordingNotifier final : public Notifier {
 
 // One engine on one fresh database, driven by a fake clock.
 struct Engine {
-  DatabaseConfig cfg;
+  testing::TestDatabase db;
   Metrics metrics;
   std::shared_ptr<mysql::Pool> pool;
   std::shared_ptr<mysql::EventStore> store;
@@ -161,8 +131,8 @@ struct Engine {
   std::unique_ptr<IncidentSink> sink;
   IncidentOptions options;
 
-  explicit Engine(IncidentOptions o = defaults()) : cfg(freshDatabase()), options(o) {
-    pool = std::make_shared<mysql::Pool>(cfg, 4, &metrics);
+  explicit Engine(IncidentOptions o = defaults()) : options(o) {
+    pool = std::make_shared<mysql::Pool>(db.connection(), 4, &metrics);
     start();
   }
   ~Engine() { stop(); }
@@ -184,7 +154,6 @@ struct Engine {
     store = std::make_shared<mysql::EventStore>(pool, so, &metrics);
     IncidentDeps d;
     d.store = store;
-    d.pool = pool;
     d.verifier = verifier;
     d.notifiers = {&notifier};
     d.metrics = &metrics;
@@ -206,7 +175,7 @@ struct Engine {
   }
 
   void addSite(std::uint64_t id, int status = 1) {
-    q(cfg, "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url, site_status) VALUES (" +
+    db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url, site_status) VALUES (" +
                std::to_string(id) + ", " + std::to_string(blogOf(id)) + ", 'http://site" + std::to_string(id) +
                ".test/', " + std::to_string(status) + ")");
   }
@@ -226,8 +195,8 @@ struct Engine {
     idle();
   }
 
-  std::string s(const std::string& sql) { return q(cfg, sql); }
-  long long n(const std::string& sql) { return qi(cfg, sql); }
+  std::string s(const std::string& sql) { return db.q(sql); }
+  long long n(const std::string& sql) { return db.qi(sql); }
 };
 
 struct TargetSpec {

@@ -6,9 +6,10 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/text.h"
 #include "pipeline/due_wheel.h"
 #include "pipeline/runner.h"
-#include "tests/stages/incidents/incident_test_support.h"
+#include "tests/stages/sink/incidents/incident_test_support.h"
 
 namespace tidewatch::stages::test {
 namespace {
@@ -398,7 +399,7 @@ TEST(Incident, TlsExpiryWarnsAtThirtyDaysDegradesAtSevenAndDeescalatesOnRenewal)
   // 90 days: the date is new (written), nothing opens.
   EXPECT_TRUE(e.feed(tlsCheck(t, e.now, 0x0304, now_s + 90 * kDay)));
   EXPECT_EQ(e.n("SELECT COUNT(*) FROM jetmon_events"), 0);
-  EXPECT_EQ(e.s("SELECT ssl_expiry_date FROM jetpack_monitor_sites"), mysql::formatUtc((now_s + 90 * kDay) * 1000).substr(0, 10));
+  EXPECT_EQ(e.s("SELECT ssl_expiry_date FROM jetpack_monitor_sites"), formatUtc((now_s + 90 * kDay) * 1000, UtcFormat::kSqlDatetime).substr(0, 10));
   // The same date again: not even wanted.
   EXPECT_FALSE(e.sink->wants(*tlsCheck(t, e.now, 0x0304, now_s + 90 * kDay)));
   // A certificate expiring in 20 days: Warning.

@@ -11,9 +11,10 @@
 //   - closed events are immutable: promote/close addressed by id to a closed event report
 //     kEventClosed; by identity they find no open event (kNoOpenEvent; a close still projects);
 //   - a promote to the same severity and state writes nothing (kNoop);
-//   - every mutation carries a unique idempotency key (the store fills it in): a mutation
-//     found already applied (a lost acknowledgement, a replay) reports kApplied, replayed, and
-//     writes nothing twice;
+//   - every mutation carries a unique idempotency key (the store fills it in), and a key is
+//     never written twice: a mutation applied before (a replay after a lost acknowledgement)
+//     that would write again reports kApplied with `replayed` and writes nothing; one that
+//     would write nothing anyway (an open of an identity still open) reports as usual;
 //   - one site's mutations (endpoint_id, else blog_id) are applied in the order submitted.
 //
 // Threads and blocking:

@@ -1,140 +1,65 @@
-// Shared by the incident-engine tests: a private MariaDB per test process, a fresh migrated
-// database per test, our own fakes of our own interfaces (VerifierClient, Notifier), a fake
-// clock, and helpers that build checks the way probe.http + classify.jetmon would.
+// Shared by the incident-engine tests: one engine (sink.incidents as the daemon builds it,
+// minus the factory) driven by a fake clock, with our own fakes of our own interfaces
+// (tests/fakes: the in-memory IncidentStore, a scripted VerifierClient, a recording
+// Notifier), helpers that build checks the way probe.http + classify.jetmon would, and
+// readers of what the store holds. No database: the MySQL store has its own tests
+// (tests/io/mysql) and incident_mysql_test.cpp runs the engine on it end to end.
 #pragma once
 
 #include <atomic>
 #include <functional>
-#include <mutex>
-#include <sstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
-#include "io/mysql/event_store.h"
-#include "io/mysql/pool.h"
+#include "core/incident_store.h"
 #include "core/metrics.h"
 #include "stages/classify/jetmon/jetmon_classifier.h"
 #include "stages/sink/incidents/incident_sink.h"
-#include "tests/support/test_database.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_incident_store.h"
+#include "tests/fakes/fake_verifier_client.h"
+#include "tests/fakes/recording_notifier.h"
 
 namespace tidewatch::stages::test {
 
-// Answers escalations from a script (synchronously, or parked until the test releases them).
-class FakeVerifier final : public VerifierClient {
- public:
-  std::function<Verification(const TargetPtr&)> decide;
-  bool park = false;
-  std::size_t count = 3;
+using fakes::FakeIncidentStore;
+using FakeVerifier = fakes::FakeVerifierClient;
 
-  void verify(const TargetPtr& target, const ProbeResult&, std::function<void(Verification)> done) override {
-    calls.fetch_add(1);
-    if (park) {
-      std::lock_guard lock(mu);
-      parked.push_back({target, std::move(done)});
-      return;
-    }
-    done(decide ? decide(target) : confirmed());
-  }
-  std::size_t configured() const override { return count; }
+constexpr std::int64_t kSec = 1000;
+constexpr std::int64_t kMin = 60 * kSec;
 
-  void releaseAll(const Verification& v) {
-    std::vector<std::pair<TargetPtr, std::function<void(Verification)>>> p;
-    {
-      std::lock_guard lock(mu);
-      p.swap(parked);
-    }
-    for (auto& [t, done] : p) done(v);
-  }
-
-  static VerifierVote vote(int i, VerifierVote::Outcome outcome, int http_code) {
-    VerifierVote v;
-    v.outcome = outcome;
-    v.verifier = "v" + std::to_string(i);
-    v.vantage_id = "vantage-" + std::to_string(i);
-    v.host = "127.0.0." + std::to_string(i + 1);
-    v.http_code = http_code;
-    v.rtt_ms = 40 + static_cast<std::uint32_t>(i);
-    return v;
-  }
-  static Verification confirmed() {
-    Verification v;
-    v.decision = Verification::Decision::kConfirmed;
-    v.quorum = v.healthy = v.confirmations = 3;
-    for (int i = 1; i <= 3; ++i) v.votes.push_back(vote(i, VerifierVote::Outcome::kDown, 503));
-    return v;
-  }
-  static Verification disagreed() {
-    Verification v;
-    v.decision = Verification::Decision::kDisagreed;
-    v.quorum = v.healthy = 3;
-    v.confirmations = 0;
-    for (int i = 1; i <= 3; ++i) v.votes.push_back(vote(i, VerifierVote::Outcome::kUp, 200));
-    return v;
-  }
-  static Verification deferred(std::int64_t retry_after_ms) {
-    Verification v;
-    v.decision = Verification::Decision::kDeferred;
-    v.retry_after_ms = retry_after_ms;
-    for (int i = 1; i <= 3; ++i) {
-      VerifierVote n = vote(i, VerifierVote::Outcome::kRpcError, 0);
-      n.detail = "connection refused";
-      v.votes.push_back(n);
-    }
-    return v;
-  }
-
-  std::atomic<int> calls{0};
-  std::mutex mu;
-  std::vector<std::pair<TargetPtr, std::function<void(Verification)>>> parked;
+// Where an Engine keeps its incidents: `open` gives the store at start and after every
+// restart (the data outlives it); `add_site` creates a jetpack_monitor_sites row.
+struct StoreBackend {
+  std::function<std::shared_ptr<IncidentStore>()> open;
+  std::function<void(std::uint64_t site, std::uint64_t blog, SiteStatus status)> add_site;
 };
 
-// Records every change and, like notify.wpcom, reports delivery (or failure) when the
-// StatusChange carries a delivery callback.
-class RecordingNotifier final : public Notifier {
- public:
-  std::atomic<bool> deliver{true};
-
-  void notify(const StatusChange& change) override {
-    {
-      std::lock_guard lock(mu);
-      changes.push_back(change);
-    }
-    if constexpr (requires { change.on_delivered; }) {
-      if (change.on_delivered) change.on_delivered(deliver.load());
-    }
-  }
-  std::vector<StatusChange> all() {
-    std::lock_guard lock(mu);
-    return changes;
-  }
-  int count(int status_id) {
-    std::lock_guard lock(mu);
-    int n = 0;
-    for (auto& c : changes) n += c.status_id == status_id;
-    return n;
-  }
-  std::mutex mu;
-  std::vector<StatusChange> changes;
-};
-
-// One engine on one fresh database, driven by a fake clock.
+// One engine on one store, driven by a fake clock.
 struct Engine {
-  testing::TestDatabase db;
   Metrics metrics;
-  std::shared_ptr<mysql::Pool> pool;
-  std::shared_ptr<mysql::EventStore> store;
+  fakes::FakeClock now{1'800'000'000'000};  // 2027-01-15, a fixed "now"
+  std::shared_ptr<FakeIncidentStore> fake;  // the store, unless another backend was given
+  StoreBackend backend;
+  std::shared_ptr<IncidentStore> store;
   std::shared_ptr<FakeVerifier> verifier = std::make_shared<FakeVerifier>();
-  RecordingNotifier notifier;
-  std::atomic<std::int64_t> now{1'800'000'000'000};  // 2027-01-15, a fixed "now"
-  std::unique_ptr<IncidentSink> sink;
+  fakes::RecordingNotifier notifier;
   IncidentOptions options;
+  std::unique_ptr<IncidentSink> sink;
 
   explicit Engine(IncidentOptions o = defaults()) : options(o) {
-    pool = std::make_shared<mysql::Pool>(db.connection(), 4, &metrics);
+    fake = std::make_shared<FakeIncidentStore>(FakeIncidentStore::Options{"test-host", now.source()});
+    backend.open = [f = fake] { return f; };
+    backend.add_site = [f = fake](std::uint64_t site, std::uint64_t blog, SiteStatus status) {
+      f->addSite(site, blog, status);
+    };
     start();
   }
+  Engine(IncidentOptions o, StoreBackend b) : backend(std::move(b)), options(o) { start(); }
   ~Engine() { stop(); }
 
   static IncidentOptions defaults() {
@@ -148,25 +73,21 @@ struct Engine {
   }
 
   void start() {
-    mysql::EventStore::Options so;
-    so.workers = 2;
-    so.source = "test-host";
-    store = std::make_shared<mysql::EventStore>(pool, so, &metrics);
+    store = backend.open();
     IncidentDeps d;
     d.store = store;
     d.verifier = verifier;
     d.notifiers = {&notifier};
     d.metrics = &metrics;
-    d.now_ms = [this] { return now.load(); };
+    d.now_ms = now.source();
     d.num_of_checks = 3;
     d.source = "test-host";
     sink = makeIncidentSink(options, d);
   }
-  // A process restart: the engine and its store go, the database stays.
+  // A process restart: the engine goes (after flushing), the store's data stays.
   void stop() {
     if (sink) sink->flush();
     sink.reset();
-    if (store) store->stop();
     store.reset();
   }
   void restart() {
@@ -174,12 +95,8 @@ struct Engine {
     start();
   }
 
-  void addSite(std::uint64_t id, int status = 1) {
-    db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url, site_status) VALUES (" +
-               std::to_string(id) + ", " + std::to_string(blogOf(id)) + ", 'http://site" + std::to_string(id) +
-               ".test/', " + std::to_string(status) + ")");
-  }
   static std::uint64_t blogOf(std::uint64_t id) { return 5000 + id; }
+  void addSite(std::uint64_t id, SiteStatus status = SiteStatus::kRunning) { backend.add_site(id, blogOf(id), status); }
 
   // Routes a check the way the graph does (wants() then consume()) and waits for the engine.
   bool feed(const CheckPtr& c, bool wait = true) {
@@ -189,14 +106,11 @@ struct Engine {
     return wanted;
   }
   void idle() { EXPECT_TRUE(sink->waitIdle(std::chrono::seconds(20))); }
-  void advance(std::int64_t ms) { now.fetch_add(ms); }
+  void advance(std::int64_t ms) { now.advance(ms); }
   void tick() {
     sink->tick();
     idle();
   }
-
-  std::string s(const std::string& sql) { return db.q(sql); }
-  long long n(const std::string& sql) { return db.qi(sql); }
 };
 
 struct TargetSpec {
@@ -245,5 +159,89 @@ inline CheckPtr ok(const TargetPtr& t, std::int64_t now) { return check(t, now, 
 inline CheckPtr http503(const TargetPtr& t, std::int64_t now) { return check(t, now, 503); }
 inline CheckPtr timeout(const TargetPtr& t, std::int64_t now) { return check(t, now, 0, ErrorCode::kTimeout); }
 inline CheckPtr refused(const TargetPtr& t, std::int64_t now) { return check(t, now, 0, ErrorCode::kConnect); }
+
+// ---- what the store holds (the fake's tables) ------------------------------------------------
+
+using Event = FakeIncidentStore::Event;
+using Audit = FakeIncidentStore::Audit;
+using Transition = FakeIncidentStore::Transition;
+
+inline nlohmann::json meta(const std::string& text) {
+  return text.empty() ? nlohmann::json() : nlohmann::json::parse(text);
+}
+
+template <class Row, class Pred>
+std::vector<Row> where(std::vector<Row> rows, Pred pred) {
+  std::vector<Row> out;
+  for (auto& r : rows)
+    if (pred(r)) out.push_back(std::move(r));
+  return out;
+}
+template <class Row, class Pred>
+long long countWhere(const std::vector<Row>& rows, Pred pred) {
+  return static_cast<long long>(where(rows, pred).size());
+}
+
+inline std::vector<Event> eventsOf(const Engine& e, const std::string& type) {
+  return where(e.fake->events(), [&](const Event& ev) { return ev.identity.check_type == type; });
+}
+inline long long eventCount(const Engine& e) { return static_cast<long long>(e.fake->events().size()); }
+inline long long openEventCount(const Engine& e) {
+  return countWhere(e.fake->events(), [](const Event& ev) { return ev.open; });
+}
+// "state/severity/resolution" of each http event in order ("open" while open), " | " between.
+inline std::string httpEvents(const Engine& e) {
+  std::string out;
+  for (const Event& ev : eventsOf(e, "http")) {
+    if (!out.empty()) out += " | ";
+    out += ev.state + "/" + std::to_string(static_cast<int>(ev.severity)) + "/" +
+           (ev.open ? "open" : ev.resolution_reason);
+  }
+  return out;
+}
+
+// The transition reasons, in order, of the events of `type` (or of one site), comma-separated.
+inline std::string joinReasons(const std::vector<Transition>& ts) {
+  std::string out;
+  for (const Transition& t : ts) out += (out.empty() ? "" : ",") + t.reason;
+  return out;
+}
+inline std::string reasons(const Engine& e, const std::string& type = "http") {
+  return joinReasons(where(e.fake->transitions(), [&](const Transition& t) { return t.identity.check_type == type; }));
+}
+inline std::string reasonsOfSite(const Engine& e, std::uint64_t site) {
+  return joinReasons(where(e.fake->transitions(), [&](const Transition& t) { return t.identity.endpoint_id == site; }));
+}
+// The metadata of the first transition with this reason.
+inline nlohmann::json transitionMeta(const Engine& e, const std::string& reason) {
+  auto ts = where(e.fake->transitions(), [&](const Transition& t) { return t.reason == reason; });
+  return ts.empty() ? nlohmann::json() : meta(ts.front().metadata);
+}
+
+inline std::vector<Audit> auditsOf(const Engine& e, const std::string& type) {
+  return where(e.fake->audits(), [&](const Audit& a) { return a.event_type == type; });
+}
+inline long long audits(const Engine& e, const std::string& type) {
+  return static_cast<long long>(auditsOf(e, type).size());
+}
+// The details of the audit rows of `type`, in order, comma-separated.
+inline std::string details(const Engine& e, const std::string& type) {
+  std::string out;
+  for (const Audit& a : auditsOf(e, type)) out += (out.empty() ? "" : ",") + a.detail;
+  return out;
+}
+inline std::string lastDetail(const Engine& e, const std::string& type) {
+  auto rows = auditsOf(e, type);
+  return rows.empty() ? "" : rows.back().detail;
+}
+inline long long auditsWithDetail(const Engine& e, const std::string& prefix) {
+  return countWhere(e.fake->audits(), [&](const Audit& a) { return a.detail.rfind(prefix, 0) == 0; });
+}
+
+inline long long falsePositives(const Engine& e) { return static_cast<long long>(e.fake->falsePositives().size()); }
+inline long long siteStatus(const Engine& e, std::uint64_t id) {
+  auto s = e.fake->site(id);
+  return s ? static_cast<long long>(s->status) : -1;
+}
 
 }  // namespace tidewatch::stages::test

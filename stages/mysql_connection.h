@@ -5,10 +5,13 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "io/mysql/connection_options.h"
 #include "io/mysql/pool.h"
 #include "pipeline/config.h"
+#include "pipeline/registry.h"
 
 namespace tidewatch::stages {
 
@@ -26,6 +29,12 @@ inline mysql::ConnectionOptions connectionOptions(const DatabaseConfig& db) {
 // The process's pool for this database (database.pool_size sessions, 0 = automatic).
 inline std::shared_ptr<mysql::Pool> sharedPool(const DatabaseConfig& db, Metrics* metrics) {
   return mysql::Pool::shared(connectionOptions(db), db.pool_size, metrics);
+}
+
+// The `database:` section a MySQL stage's factory needs; a startup error naming `who` without.
+inline const DatabaseConfig& requiredDatabase(const StageContext& ctx, const std::string& who) {
+  if (!ctx.config.database.configured) throw std::invalid_argument(who + " needs a `database:` section");
+  return ctx.config.database;
 }
 
 }  // namespace tidewatch::stages

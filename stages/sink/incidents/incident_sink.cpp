@@ -302,9 +302,7 @@ void registerIncidentSink(StageRegistry& registry) {
        "WPCOM notifications, TLS advisories; correlated failures are Unknown, not Down",
        [](ConfigMap& m) { return std::any(parseIncidentOptions(m)); },
        [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-         if (!ctx.config.database.configured) {
-           throw std::invalid_argument("pipeline.sinks: sink.incidents needs a `database:` section");
-         }
+         const DatabaseConfig& db = requiredDatabase(ctx, "pipeline.sinks: sink.incidents");
          IncidentOptions o = std::any_cast<IncidentOptions>(opts);
          IncidentDeps d;
          d.metrics = &ctx.metrics;
@@ -312,7 +310,7 @@ void registerIncidentSink(StageRegistry& registry) {
          mysql::EventStore::Options so;
          so.workers = o.store_workers;
          so.source = d.source;
-         d.store = std::make_shared<mysql::EventStore>(sharedPool(ctx.config.database, &ctx.metrics), so, &ctx.metrics);
+         d.store = std::make_shared<mysql::EventStore>(sharedPool(db, &ctx.metrics), so, &ctx.metrics);
          if (!ctx.config.verifiers.empty()) d.verifier = makeIncidentVerifierClient(ctx.config, ctx.loop, ctx.metrics);
          d.notifiers = ctx.notifiers;
          d.num_of_checks = ctx.config.scheduler.num_of_checks;

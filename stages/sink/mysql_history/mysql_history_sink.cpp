@@ -158,11 +158,8 @@ void registerMysqlHistorySink(StageRegistry& registry) {
                   return std::any(o);
                 },
                 [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-                  if (!ctx.config.database.configured) {
-                    throw std::invalid_argument("sink.mysql_history needs a `database:` section");
-                  }
-                  return makeMysqlHistorySink(std::any_cast<MysqlHistoryOptions>(opts), ctx.config.database,
-                                              ctx.metrics);
+                  return makeMysqlHistorySink(std::any_cast<MysqlHistoryOptions>(opts),
+                                              requiredDatabase(ctx, "sink.mysql_history"), ctx.metrics);
                 }});
 }
 

@@ -70,11 +70,8 @@ void registerMysqlProjectionSink(StageRegistry& registry) {
                   return std::any(o);
                 },
                 [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-                  if (!ctx.config.database.configured) {
-                    throw std::invalid_argument("sink.mysql_projection needs a `database:` section");
-                  }
                   return makeMysqlProjectionSink(std::any_cast<MysqlProjectionOptions>(opts),
-                                                 ctx.config.database, ctx.metrics);
+                                                 requiredDatabase(ctx, "sink.mysql_projection"), ctx.metrics);
                 }});
 }
 

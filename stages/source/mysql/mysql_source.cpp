@@ -214,11 +214,8 @@ void registerMysqlSource(StageRegistry& registry) {
          return std::any(o);
        },
        [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-         if (!ctx.config.database.configured) {
-           throw std::invalid_argument("pipeline.source: source.mysql needs a `database:` section");
-         }
-         return makeMysqlTargetSource(std::any_cast<MysqlSourceOptions>(opts), ctx.config.database,
-                                      ctx.metrics);
+         return makeMysqlTargetSource(std::any_cast<MysqlSourceOptions>(opts),
+                                      requiredDatabase(ctx, "pipeline.source: source.mysql"), ctx.metrics);
        }});
 }
 

@@ -431,6 +431,15 @@ TEST(Incident, TlsDeprecatedOpensWhileTls11AndClosesOnTls12) {
 
 // ---- Unknown, not Down: correlated failures -------------------------------------------------
 
+// A correlation window of 10 s that decides on 40 results: a 60-site fleet fills it in one
+// second. Each test sets its own thresholds on top.
+IncidentOptions smallWindow() {
+  IncidentOptions o = Engine::defaults();
+  o.correlation.window_s = 10;
+  o.correlation.min_results = 40;
+  return o;
+}
+
 std::vector<TargetPtr> fleetOf(std::uint64_t n) {
   std::vector<TargetPtr> fleet;
   for (std::uint64_t id = 1; id <= n; ++id) fleet.push_back(target({.id = id}));
@@ -452,9 +461,7 @@ long long suspectRows(const Engine& e, const std::string& detail_prefix) {
 }
 
 TEST(Incident, CorrelatedFailuresOpenNothingAndLeaveTheConditionWithHysteresis) {
-  IncidentOptions o = Engine::defaults();
-  o.correlation.window_s = 10;
-  o.correlation.min_results = 40;
+  IncidentOptions o = smallWindow();
   o.correlation.enter_ratio = 0.25;
   o.correlation.exit_ratio = 0.10;
   o.correlation.exit_windows = 2;
@@ -509,9 +516,7 @@ TEST(Incident, CorrelatedFailuresOpenNothingAndLeaveTheConditionWithHysteresis) 
 }
 
 TEST(Incident, ResolverFailingAcrossSitesMakesTheMonitorTheSuspect) {
-  IncidentOptions o = Engine::defaults();
-  o.correlation.window_s = 10;
-  o.correlation.min_results = 40;
+  IncidentOptions o = smallWindow();
   o.correlation.enter_ratio = 0.5;  // the infrastructure share alone would not trip
   o.correlation.dns_min_failures = 10;
   o.correlation.dns_enter_ratio = 0.1;
@@ -531,9 +536,7 @@ TEST(Incident, ResolverFailingAcrossSitesMakesTheMonitorTheSuspect) {
 }
 
 TEST(Incident, SuppressedSitesWhileSuspectGetOneAuditRowEachUpToTheEpisodeLimit) {
-  IncidentOptions o = Engine::defaults();
-  o.correlation.window_s = 10;
-  o.correlation.min_results = 40;
+  IncidentOptions o = smallWindow();
   o.correlation.exit_windows = 1;
   o.suspect_site_audits = 5;
   Engine e(o);
@@ -707,13 +710,20 @@ TEST(Incident, RestartAfterALongOutageStartsTheCountAgain) {
 
 // ---- verdicts from other threads, late and missing ------------------------------------------
 
-TEST(Incident, RecoveryRacingAnEscalationIgnoresTheLateVerdict) {
-  Engine e;
+// Two failures on the retry cadence; the second escalates in parallel with the third local
+// check, and the verifiers' verdict stays parked until the test releases it.
+TargetPtr escalatedInParallel(Engine& e) {
   e.verifier->park = true;
   auto t = siteOf(e);
   fail(e, t, 1);
-  e.feed(http503(t, e.now), false);  // escalates in parallel with the third check; the verdict stays parked
+  e.feed(http503(t, e.now), false);
   waitForCalls(e, 1);
+  return t;
+}
+
+TEST(Incident, RecoveryRacingAnEscalationIgnoresTheLateVerdict) {
+  Engine e;
+  auto t = escalatedInParallel(e);
   e.advance(10 * kSec);
   e.feed(http503(t, e.now), false);  // the local evidence is complete; the verdict is still out
   EXPECT_EQ(e.verifier->calls.load(), 1);
@@ -759,11 +769,7 @@ TEST(Incident, NoVerifiersConfiguredConfirmsAtOnce) {
 
 TEST(Incident, ParallelEscalationStartsWithTheLastLocalCheckAndCountsOnlyOnceItFails) {
   Engine e;
-  e.verifier->park = true;
-  auto t = siteOf(e);
-  fail(e, t, 1);
-  e.feed(http503(t, e.now), false);
-  waitForCalls(e, 1);
+  auto t = escalatedInParallel(e);
   // Two local failures: the verifiers are already asked, in parallel with the third check.
   EXPECT_EQ(e.verifier->calls.load(), 1);
   e.verifier->releaseAll(FakeVerifier::confirmed());
@@ -789,11 +795,7 @@ TEST(Incident, ParallelEscalationStartsWithTheLastLocalCheckAndCountsOnlyOnceItF
 
 TEST(Incident, ParallelEscalationWaitsForAVerdictThatArrivesAfterTheLastLocalFailure) {
   Engine e;
-  e.verifier->park = true;
-  auto t = siteOf(e);
-  fail(e, t, 1);
-  e.feed(http503(t, e.now), false);
-  waitForCalls(e, 1);
+  auto t = escalatedInParallel(e);
   e.advance(10 * kSec);
   e.feed(http503(t, e.now), false);  // the third failure comes before the verdict
   EXPECT_FALSE(e.sink->waitIdle(std::chrono::milliseconds(50)));

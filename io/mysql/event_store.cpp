@@ -37,8 +37,9 @@ class EventStore::Shard final : public WriterThread {
   explicit Shard(EventStore& store) : store_(store) { start(); }
   ~Shard() override { stop(); }
 
-  // False once the shard has stopped (the caller reports the mutation as failed).
-  bool push(EventMutation m, Callback done) {
+  // False once the shard has stopped: then nothing was taken, and the caller reports the
+  // mutation as failed.
+  bool push(EventMutation& m, Callback& done) {
     {
       std::lock_guard lock(mu());
       if (stopping()) return false;
@@ -159,9 +160,8 @@ void EventStore::submit(EventMutation m, Callback done) {
     m.idempotency_key = key_prefix_ + "-" + std::to_string(seq.fetch_add(1, std::memory_order_relaxed));
   }
   Shard& shard = *shards_[m.identity.orderKey() % shards_.size()];
-  auto keep = done;  // push() consumes it only when it accepts the mutation
-  if (!shard.push(std::move(m), std::move(done))) {
-    if (keep) keep(stoppedResult());
+  if (!shard.push(m, done)) {
+    if (done) done(stoppedResult());
     return;
   }
   if (metrics_) metrics_->gauge("eventstore.backlog").fetch_add(1, std::memory_order_relaxed);

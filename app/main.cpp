@@ -5,7 +5,7 @@
 #ifdef TIDEWATCH_HAVE_MYSQL
 #include <iostream>
 
-#include "io/mysql/migrate.h"
+#include "app/migrate_command.h"
 #endif
 #include "app/verifier_command.h"
 
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(cli, argc, argv);
 #ifdef TIDEWATCH_HAVE_MYSQL
-  if (*migrate) return tidewatch::mysql::runMigrateCommand(config, migrate_check, std::cout);
+  if (*migrate) return tidewatch::app::runMigrateCommand(config, migrate_check, std::cout);
 #endif
   if (*run_cmd) return tidewatch::app::runDaemon(run);
   if (*validate) return tidewatch::app::validateConfig(config);

@@ -64,7 +64,7 @@ int run(int timeouts, int hard, int refused) {
   testing::PrivateMariaDb db;
   DatabaseConfig dbcfg = db.config("bench");
   {
-    mysql::Session s(dbcfg);
+    mysql::Session s(db.connection("bench"));
     std::ostringstream out;
     if (!s.connect().ok() || !mysql::applyMigrations(s, out).ok()) {
       std::fprintf(stderr, "migration failed: %s\n", out.str().c_str());

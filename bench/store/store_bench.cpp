@@ -28,6 +28,7 @@
 #include "io/mysql/projection_writer.h"
 #include "io/mysql/session.h"
 #include "core/metrics.h"
+#include "stages/mysql_connection.h"
 #include "stages/source/mysql/mysql_source.h"
 
 using namespace tidewatch;
@@ -139,7 +140,7 @@ void benchLoad(const DatabaseConfig& db) {
 }
 
 void benchProjection(const DatabaseConfig& db, std::size_t rows_total, std::size_t max_id) {
-  mysql::Session s(db);
+  mysql::Session s(stages::connectionOptions(db));
   if (!s.connect().ok()) std::exit(1);
   std::mt19937_64 rng(7);
   std::vector<std::uint64_t> ids(rows_total);
@@ -172,25 +173,25 @@ void benchProjection(const DatabaseConfig& db, std::size_t rows_total, std::size
 }
 
 void benchEvents(const DatabaseConfig& db, std::size_t sites, int workers) {
-  auto pool = std::make_shared<mysql::Pool>(db, workers + 1);
+  auto pool = std::make_shared<mysql::Pool>(stages::connectionOptions(db), workers + 1);
   mysql::EventStore store(pool, {.workers = workers, .source = "bench"});
   std::atomic<std::size_t> failed{0};
-  auto done = [&](const mysql::MutationResult& r) {
-    if (r.status != mysql::MutationResult::Status::kApplied) ++failed;
+  auto done = [&](const MutationResult& r) {
+    if (r.status != MutationResult::Status::kApplied) ++failed;
   };
   auto t0 = Clock::now();
   const double cpu0 = cpuSeconds();
   for (std::size_t i = 1; i <= sites; ++i) {
-    mysql::EventIdentity id;
+    EventIdentity id;
     id.blog_id = 1'000'000 + i;
     id.endpoint_id = i;
-    store.submit(mysql::EventMutation::open(id, mysql::Severity::kSeemsDown, "Seems Down", R"({"http_code":503})",
+    store.submit(EventMutation::open(id, Severity::kSeemsDown, "Seems Down", R"({"http_code":503})",
                                             SiteStatus::kDown),
                  done);
-    store.submit(mysql::EventMutation::promote(id, mysql::Severity::kDown, "Down", "verifier_confirmed", "",
+    store.submit(EventMutation::promote(id, Severity::kDown, "Down", "verifier_confirmed", "",
                                                SiteStatus::kConfirmedDown),
                  done);
-    store.submit(mysql::EventMutation::close(id, "verifier_cleared", "", SiteStatus::kRunning), done);
+    store.submit(EventMutation::close(id, "verifier_cleared", "", SiteStatus::kRunning), done);
   }
   store.drain(std::chrono::minutes(10));
   const double wall = seconds(Clock::now() - t0);
@@ -227,7 +228,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (what == "all" || what == "generate") {
-    mysql::Session s(db);
+    mysql::Session s(stages::connectionOptions(db));
     if (!s.connect().ok()) return 1;
     s.execute("DROP DATABASE IF EXISTS tw_store_bench");
     std::ostringstream out;

@@ -5,57 +5,49 @@
 #include <cppconn/resultset.h>
 
 #include <algorithm>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "io/mysql/pool.h"
 #include "io/mysql/session.h"
 #include "core/metrics.h"
+#include "core/text.h"
 
 namespace tidewatch::mysql {
 
-using Clock = std::chrono::steady_clock;
-
 HistoryWriter::HistoryWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics)
     : pool_(std::move(pool)), o_(options), metrics_(metrics) {
-  thread_ = std::thread([this] { run(); });
+  start();
 }
 
 HistoryWriter::~HistoryWriter() { stop(); }
 
-void HistoryWriter::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 bool HistoryWriter::add(const HistoryRow& row) {
-  bool wake = false;
+  bool due = false;
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(mu());
     if (buffer_.size() >= o_.max_buffer_rows) {
       ++dropped_;
       if (metrics_) metrics_->counter("mysql.history.dropped").fetch_add(1, std::memory_order_relaxed);
       return false;
     }
+    // The first row starts the batch delay, a full batch leaves at once: both need the writer.
     if (buffer_.empty()) oldest_ = Clock::now();
     buffer_.push_back(row);
-    wake = buffer_.size() == o_.batch_rows;
+    due = buffer_.size() == 1 || buffer_.size() == o_.batch_rows;
   }
-  if (wake) cv_.notify_all();
+  if (due) wake();
   return true;
 }
 
 std::size_t HistoryWriter::backlog() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(mu());
   return buffer_.size() + in_flight_;
 }
 
 std::uint64_t HistoryWriter::dropped() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(mu());
   return dropped_;
 }
 
@@ -72,7 +64,7 @@ DbError HistoryWriter::insertRows(Session& session, const std::vector<HistoryRow
            (r.head ? "'HEAD'" : "'GET'") + "," + std::to_string(r.http_code) + "," +
            std::to_string(r.error_code) + "," + std::to_string(r.rtt_ms) + "," + std::to_string(r.dns_ms) +
            "," + std::to_string(r.tcp_ms) + "," + std::to_string(r.tls_ms) + "," +
-           std::to_string(r.ttfb_ms) + ",'" + formatUtc(r.checked_at_ms) + "')";
+           std::to_string(r.ttfb_ms) + ",'" + formatUtc(r.checked_at_ms, UtcFormat::kSqlDatetime) + "')";
   }
   return session.execute(sql);
 }
@@ -84,7 +76,7 @@ DbError HistoryWriter::batchExists(Session& session, const HistoryRow& r, bool* 
         "SELECT 1 FROM jetmon_check_history WHERE blog_id = ? AND checked_at = ? AND source_site_id = ? "
         "AND http_code = ? AND error_code = ? AND rtt_ms = ? AND ttfb_ms = ? LIMIT 1"));
     ps->setUInt64(1, r.blog_id);
-    ps->setString(2, formatUtc(r.checked_at_ms));
+    ps->setString(2, formatUtc(r.checked_at_ms, UtcFormat::kSqlDatetime));
     ps->setUInt64(3, r.source_site_id);
     ps->setInt(4, r.http_code);
     ps->setInt(5, r.error_code);
@@ -95,100 +87,68 @@ DbError HistoryWriter::batchExists(Session& session, const HistoryRow& r, bool* 
   });
 }
 
-void HistoryWriter::run() {
-  std::vector<HistoryRow> batch;  // taken from the buffer; kept here until written
-  bool ambiguous = false;         // the last attempt may have committed
-  std::chrono::milliseconds backoff{0};
-  for (;;) {
-    if (batch.empty()) {
-      std::unique_lock lock(mu_);
-      cv_.wait_until(lock, oldest_ + o_.batch_delay, [&] {
-        return stopping_ || buffer_.size() >= o_.batch_rows || (flush_all_ && !buffer_.empty());
-      });
-      if (stopping_) return;
-      if (buffer_.empty()) {
-        if (flush_all_) {
-          flush_all_ = false;
-          cv_.notify_all();
-        }
-        // Nothing to do: wait a full delay (oldest_ is reset on the next add).
-        oldest_ = Clock::now();
-        continue;
-      }
-      if (buffer_.size() < o_.batch_rows && Clock::now() < oldest_ + o_.batch_delay && !flush_all_) continue;
-      const std::size_t n = std::min(buffer_.size(), o_.batch_rows);
-      batch.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(n));
-      buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(n));
-      in_flight_ = batch.size();
-      oldest_ = Clock::now();
-      if (metrics_) metrics_->gauge("mysql.history.backlog").store(static_cast<std::int64_t>(buffer_.size()));
-    }
-
-    DbError err;
-    std::chrono::milliseconds retry_after{100};
-    Lease lease = pool_->acquire(std::chrono::seconds(2), &err, &retry_after);
-    if (lease && ambiguous) {
-      bool exists = false;
-      err = batchExists(*lease, batch.front(), &exists);
-      if (err.ok() && exists) {
-        // Committed before the connection dropped: do not write it twice.
-        if (metrics_) metrics_->counter("mysql.history.rows").fetch_add(batch.size(), std::memory_order_relaxed);
-        batch.clear();
-        ambiguous = false;
-        std::lock_guard lock(mu_);
-        in_flight_ = 0;
-        cv_.notify_all();
-        continue;
-      }
-    }
-    if (lease && err.ok()) {
-      for (int attempt = 1;; ++attempt) {
-        err = insertRows(*lease, batch);
-        if (!err.lockConflict() || attempt >= o_.lock_attempts) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt));
-      }
-    }
-    if (err.ok()) {
-      if (metrics_) metrics_->counter("mysql.history.rows").fetch_add(batch.size(), std::memory_order_relaxed);
-      batch.clear();
-      ambiguous = false;
-      backoff = std::chrono::milliseconds(0);
-      std::lock_guard lock(mu_);
-      in_flight_ = 0;
-      if (flush_all_ && buffer_.empty()) {
-        flush_all_ = false;
-        cv_.notify_all();
-      }
-      continue;
-    }
-    if (lease && err.connectionLost()) {
-      lease.reportLost();
-      ambiguous = true;
-    }
-    if (metrics_) metrics_->counter("mysql.history.error").fetch_add(1, std::memory_order_relaxed);
-    if (!err.connectionLost() && !err.lockConflict()) {
-      // A batch the server refuses (not a transient condition) would block history forever.
-      spdlog::error("mysql.history: dropping a batch of {} rows: {}", batch.size(), err.describe());
-      if (metrics_) metrics_->counter("mysql.history.dropped").fetch_add(batch.size(), std::memory_order_relaxed);
-      batch.clear();
-      std::lock_guard lock(mu_);
-      in_flight_ = 0;
-      continue;
-    }
-    backoff = std::max(retry_after, std::chrono::milliseconds(std::clamp<long>(backoff.count() * 2, 100, 5000)));
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, backoff, [&] { return stopping_; });
-    if (stopping_) return;
+bool HistoryWriter::take(Clock::time_point& wake_at) {
+  if (buffer_.empty()) return false;
+  if (buffer_.size() < o_.batch_rows && !draining() && Clock::now() < oldest_ + o_.batch_delay) {
+    wake_at = oldest_ + o_.batch_delay;
+    return false;
   }
+  const std::size_t n = std::min(buffer_.size(), o_.batch_rows);
+  batch_.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(n));
+  buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(n));
+  in_flight_ = batch_.size();
+  oldest_ = Clock::now();
+  ambiguous_ = false;
+  if (metrics_) metrics_->gauge("mysql.history.backlog").store(static_cast<std::int64_t>(buffer_.size()));
+  return true;
 }
 
-bool HistoryWriter::flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  flush_all_ = true;
-  cv_.notify_all();
-  bool done = cv_.wait_for(lock, timeout, [&] { return buffer_.empty() && in_flight_ == 0; });
-  flush_all_ = false;
-  return done;
+void HistoryWriter::finishBatch() {
+  batch_.clear();
+  ambiguous_ = false;
+  std::lock_guard lock(mu());
+  in_flight_ = 0;
+}
+
+WriterThread::Attempt HistoryWriter::write() {
+  DbError err;
+  std::chrono::milliseconds retry_after{100};
+  Lease lease = pool_->acquire(std::chrono::seconds(2), &err, &retry_after);
+  if (lease && ambiguous_) {
+    bool exists = false;
+    err = batchExists(*lease, batch_.front(), &exists);
+    if (err.ok() && exists) {
+      // Committed before the connection dropped: do not write it twice.
+      if (metrics_) metrics_->counter("mysql.history.rows").fetch_add(batch_.size(), std::memory_order_relaxed);
+      finishBatch();
+      return Attempt::done();
+    }
+  }
+  if (lease && err.ok()) {
+    for (int attempt = 1;; ++attempt) {
+      err = insertRows(*lease, batch_);
+      if (!err.lockConflict() || attempt >= o_.lock_attempts) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25 * attempt));
+    }
+  }
+  if (err.ok()) {
+    if (metrics_) metrics_->counter("mysql.history.rows").fetch_add(batch_.size(), std::memory_order_relaxed);
+    finishBatch();
+    return Attempt::done();
+  }
+  if (lease && err.connectionLost()) {
+    lease.reportLost();
+    ambiguous_ = true;
+  }
+  if (metrics_) metrics_->counter("mysql.history.error").fetch_add(1, std::memory_order_relaxed);
+  if (!err.connectionLost() && !err.lockConflict()) {
+    // A batch the server refuses (not a transient condition) would block history forever.
+    spdlog::error("mysql.history: dropping a batch of {} rows: {}", batch_.size(), err.describe());
+    if (metrics_) metrics_->counter("mysql.history.dropped").fetch_add(batch_.size(), std::memory_order_relaxed);
+    finishBatch();
+    return Attempt::done();
+  }
+  return Attempt::retryAfter(lease ? Pool::kMinBackoff : retry_after);
 }
 
 }  // namespace tidewatch::mysql

@@ -9,19 +9,19 @@
 // again the writer looks for the batch's first row (same site, second, codes and timings),
 // so a lost acknowledgement does not duplicate the batch.
 //
+// While the database is away the batch in hand waits for the pool's backoff (WriterThread).
+//
 // Threads: add() is CPU-only (short mutex), callable from TBB threads; flush() blocks.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "io/mysql/db_error.h"
+#include "io/mysql/writer_thread.h"
 
 namespace tidewatch {
 class Metrics;
@@ -42,7 +42,7 @@ struct HistoryRow {
   std::int64_t checked_at_ms = 0;    // the result's time (batched rows use it, compat §1.6)
 };
 
-class HistoryWriter {
+class HistoryWriter final : public WriterThread {
  public:
   struct Options {
     std::size_t batch_rows = 1'000;
@@ -52,33 +52,34 @@ class HistoryWriter {
   };
 
   HistoryWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics = nullptr);
-  ~HistoryWriter();
+  ~HistoryWriter() override;
 
   // Queues a row; false if the buffer is full (the row is dropped and counted).
   bool add(const HistoryRow& row);
   std::size_t backlog() const;
   std::uint64_t dropped() const;
-  bool flush(std::chrono::milliseconds timeout);
-  void stop();
+  bool flush(std::chrono::milliseconds timeout) { return drain(timeout); }
 
   static DbError insertRows(Session& session, const std::vector<HistoryRow>& rows);
   static DbError batchExists(Session& session, const HistoryRow& first, bool* exists);
 
  private:
-  void run();
+  bool take(Clock::time_point& wake_at) override;
+  Attempt write() override;
+  bool idle() const override { return buffer_.empty() && in_flight_ == 0; }
+  void finishBatch();
 
   std::shared_ptr<Pool> pool_;
   Options o_;
   Metrics* metrics_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // Under mu():
   std::deque<HistoryRow> buffer_;
   std::size_t in_flight_ = 0;
-  std::chrono::steady_clock::time_point oldest_{};
+  Clock::time_point oldest_{};  // when the oldest buffered row arrived (or the last batch left)
   std::uint64_t dropped_ = 0;
-  bool flush_all_ = false;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Writer thread only:
+  std::vector<HistoryRow> batch_;  // taken from the buffer; kept until written
+  bool ambiguous_ = false;         // the last attempt may have committed
 };
 
 }  // namespace tidewatch::mysql

@@ -9,8 +9,6 @@
 #include <memory>
 #include <set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "io/mysql/schema.h"
 #include "io/mysql/session.h"
 
@@ -75,7 +73,7 @@ DbError appliedVersions(Session& s, std::set<int>& versions) {
 }  // namespace
 
 DbError applyMigrations(Session& s, std::ostream& out) {
-  const std::string schema = s.config().name;
+  const std::string schema = s.options().database;
   DbError err = s.execute("CREATE DATABASE IF NOT EXISTS " + quoteIdent(schema) +
                           " DEFAULT CHARACTER SET utf8mb4");
   if (!err.ok()) return err;
@@ -155,7 +153,7 @@ DbError applyMigrations(Session& s, std::ostream& out) {
 
 std::vector<std::string> findDrift(Session& s, DbError* error) {
   std::vector<std::string> drift;
-  const std::string schema = s.config().name;
+  const std::string schema = s.options().database;
   Catalog cat;
   DbError err = readCatalog(s, schema, cat);
   if (!err.ok()) {
@@ -204,8 +202,8 @@ std::vector<std::string> findDrift(Session& s, DbError* error) {
   return drift;
 }
 
-int runMigrate(const DatabaseConfig& cfg, bool check_only, std::ostream& out) {
-  Session session(cfg);
+int runMigrate(const ConnectionOptions& options, bool check_only, std::ostream& out) {
+  Session session(options);
   DbError err = session.connect();
   if (!err.ok()) {
     out << "migrate: cannot connect: " << err.describe() << "\n";
@@ -219,7 +217,7 @@ int runMigrate(const DatabaseConfig& cfg, bool check_only, std::ostream& out) {
     }
     for (const std::string& d : drift) out << "drift: " << d << "\n";
     if (drift.empty()) {
-      out << "schema of " << cfg.name << " is up to date\n";
+      out << "schema of " << options.database << " is up to date\n";
       return 0;
     }
     out << drift.size() << " difference(s) from the expected schema; run `tidewatch migrate`\n";
@@ -230,31 +228,8 @@ int runMigrate(const DatabaseConfig& cfg, bool check_only, std::ostream& out) {
     out << "migrate: " << err.describe() << "\n";
     return 2;
   }
-  out << "schema of " << cfg.name << " is up to date\n";
+  out << "schema of " << options.database << " is up to date\n";
   return 0;
-}
-
-int runMigrateCommand(const std::string& config_file, bool check_only, std::ostream& out) {
-  ConfigDiagnostics diag;
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(config_file);
-  } catch (const YAML::Exception& e) {
-    out << "migrate: " << config_file << ": " << e.what() << "\n";
-    return 2;
-  }
-  DatabaseConfig db = parseDatabaseOnly(root, diag);
-  if (!diag.ok()) {
-    for (const auto& m : diag.messages()) {
-      if (m.level == ConfigMessage::Level::kError) out << "migrate: " << m.path << ": " << m.text << "\n";
-    }
-    return 2;
-  }
-  if (!db.configured) {
-    out << "migrate: " << config_file << " has no `database:` section\n";
-    return 2;
-  }
-  return runMigrate(db, check_only, out);
 }
 
 }  // namespace tidewatch::mysql

@@ -37,27 +37,27 @@ int Pool::automaticSize() {
   return 3 + std::max(2, cores) + 1;
 }
 
-Pool::Pool(DatabaseConfig cfg, int size, Metrics* metrics) : cfg_(std::move(cfg)), metrics_(metrics) {
+Pool::Pool(ConnectionOptions options, int size, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {
   if (size <= 0) size = automaticSize();
   sessions_.reserve(size);
   for (int i = 0; i < size; ++i) {
-    sessions_.push_back(std::make_unique<Session>(cfg_));
+    sessions_.push_back(std::make_unique<Session>(options_));
     idle_.push_back(sessions_.back().get());
   }
 }
 
 Pool::~Pool() = default;
 
-std::shared_ptr<Pool> Pool::shared(const DatabaseConfig& cfg, Metrics* metrics) {
+std::shared_ptr<Pool> Pool::shared(const ConnectionOptions& cfg, int size, Metrics* metrics) {
   static std::mutex mu;
   static std::map<std::tuple<std::string, int, std::string, std::string, std::string>,
                   std::weak_ptr<Pool>>
       pools;
   std::lock_guard lock(mu);
   auto key = std::make_tuple(cfg.socket.empty() ? cfg.host : cfg.socket, int(cfg.port), cfg.user,
-                             cfg.name, cfg.password);
+                             cfg.database, cfg.password);
   if (auto existing = pools[key].lock()) return existing;
-  auto pool = std::make_shared<Pool>(cfg, cfg.pool_size, metrics);
+  auto pool = std::make_shared<Pool>(cfg, size, metrics);
   pools[key] = pool;
   return pool;
 }
@@ -125,7 +125,7 @@ Lease Pool::acquire(std::chrono::milliseconds wait, DbError* error,
       was_down = backoff_.count() > 0;
       backoff_ = std::chrono::milliseconds(0);
     }
-    if (was_down) spdlog::info("mysql: connected again to {}", cfg_.socket.empty() ? cfg_.host : cfg_.socket);
+    if (was_down) spdlog::info("mysql: connected again to {}", options_.where());
     if (metrics_) metrics_->counter("mysql.connect.count").fetch_add(1, std::memory_order_relaxed);
   }
   return Lease(this, session);

@@ -15,8 +15,8 @@
 #include <optional>
 #include <vector>
 
+#include "io/mysql/connection_options.h"
 #include "io/mysql/session.h"
-#include "pipeline/config.h"
 
 namespace tidewatch {
 class Metrics;
@@ -52,11 +52,12 @@ class Pool {
 
   // size 0 = automatic: enough for the source, the projection and history writers and one
   // event-store worker per core, plus one spare for administrative reads.
-  Pool(DatabaseConfig cfg, int size, Metrics* metrics = nullptr);
+  Pool(ConnectionOptions options, int size, Metrics* metrics = nullptr);
   ~Pool();
 
-  // One pool per distinct database config in the process, shared by every MySQL stage.
-  static std::shared_ptr<Pool> shared(const DatabaseConfig& cfg, Metrics* metrics = nullptr);
+  // One pool per distinct server, user and database in the process, shared by every MySQL
+  // stage; `size` applies when this call creates it.
+  static std::shared_ptr<Pool> shared(const ConnectionOptions& options, int size, Metrics* metrics = nullptr);
   static int automaticSize();
 
   // Waits up to `wait` for a free session and makes sure it is connected. On failure returns
@@ -65,7 +66,7 @@ class Pool {
                 std::chrono::milliseconds* retry_after = nullptr);
 
   std::size_t size() const { return sessions_.size(); }
-  const DatabaseConfig& config() const { return cfg_; }
+  const ConnectionOptions& options() const { return options_; }
   // True while the last connection attempt failed (for health reporting).
   bool unavailable() const;
 
@@ -74,7 +75,7 @@ class Pool {
   void release(Session* session);
   void noteLost();
 
-  DatabaseConfig cfg_;
+  ConnectionOptions options_;
   Metrics* metrics_;
   std::vector<std::unique_ptr<Session>> sessions_;
   mutable std::mutex mu_;

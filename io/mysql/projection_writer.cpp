@@ -11,33 +11,22 @@
 #include "io/mysql/pool.h"
 #include "io/mysql/session.h"
 #include "core/metrics.h"
+#include "core/text.h"
 
 namespace tidewatch::mysql {
-
-using Rows = std::vector<std::pair<std::uint64_t, std::int64_t>>;
-using Clock = std::chrono::steady_clock;
 
 ProjectionWriter::ProjectionWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics)
     : pool_(std::move(pool)), o_(options), metrics_(metrics) {
   interval_s_ = static_cast<std::uint32_t>(std::clamp(o_.interval_min, 5, 15)) * 60;
-  thread_ = std::thread([this] { run(); });
+  start();
 }
 
 ProjectionWriter::~ProjectionWriter() { stop(); }
 
-void ProjectionWriter::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
 void ProjectionWriter::record(std::uint64_t target_id, std::uint32_t slot, std::uint32_t site_interval_s,
                               std::int64_t checked_at_ms) {
   const auto checked_s = static_cast<std::uint32_t>(checked_at_ms / 1000);
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(mu());
   if (slot >= slots_.size()) slots_.resize(std::max<std::size_t>(slot + 1, slots_.size() * 3 / 2));
   SlotState& s = slots_[slot];
   if (s.id != target_id) s = SlotState{target_id, 0};  // a new target in a reused slot
@@ -60,7 +49,7 @@ void ProjectionWriter::record(std::uint64_t target_id, std::uint32_t slot, std::
 }
 
 std::size_t ProjectionWriter::pending() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(mu());
   return pending_.size() + (writing_ ? 1 : 0);
 }
 
@@ -85,7 +74,7 @@ DbError ProjectionWriter::writeRows(Session& session, const Rows& rows) {
     const std::int64_t sec = by_second[i].first;
     sql.clear();
     sql += "UPDATE jetpack_monitor_sites SET last_checked_at = GREATEST(NOW(), '";
-    sql += formatUtc(sec * 1000);
+    sql += formatUtc(sec * 1000, UtcFormat::kSqlDatetime);
     sql += "') WHERE jetpack_monitor_site_id IN (";
     bool first = true;
     for (; i < by_second.size() && by_second[i].first == sec; ++i) {
@@ -100,7 +89,8 @@ DbError ProjectionWriter::writeRows(Session& session, const Rows& rows) {
   return {};
 }
 
-Rows ProjectionWriter::writeChunk(Rows rows, bool* connection_lost) {
+ProjectionWriter::Rows ProjectionWriter::writeChunk(Rows rows, bool* connection_lost,
+                                                   std::chrono::milliseconds* retry_after_out) {
   std::sort(rows.begin(), rows.end());
   Rows failed;
   std::size_t written = 0;
@@ -126,7 +116,10 @@ Rows ProjectionWriter::writeChunk(Rows rows, bool* connection_lost) {
       written += part.size();
       continue;
     }
-    if (err.connectionLost()) *connection_lost = true;
+    if (err.connectionLost()) {
+      *connection_lost = true;
+      *retry_after_out = lease ? Pool::kMinBackoff : retry_after;
+    }
     if (metrics_) metrics_->counter("mysql.projection.error").fetch_add(1, std::memory_order_relaxed);
     if (!warned_) {  // once per outage, not once per retry
       spdlog::warn("mysql.projection: {} rows not written ({}); kept coalesced in memory and retried",
@@ -144,75 +137,56 @@ Rows ProjectionWriter::writeChunk(Rows rows, bool* connection_lost) {
 }
 
 void ProjectionWriter::requeue(const Rows& rows) {
-  std::lock_guard lock(mu_);
   for (const auto& [id, ms] : rows) {
     auto [it, inserted] = pending_.try_emplace(id, ms);
     if (!inserted) it->second = std::max(it->second, ms);  // a newer result wins
   }
 }
 
-void ProjectionWriter::run() {
-  auto last_flush = Clock::now();
-  std::chrono::milliseconds backoff{0};
-  for (;;) {
-    Rows rows;
-    bool all = false;
-    double rate = 0;
-    {
-      std::unique_lock lock(mu_);
-      auto wait = backoff.count() > 0 ? backoff : o_.flush_interval;
-      cv_.wait_until(lock, last_flush + wait, [&] {
-        return stopping_ || (flush_all_ && !pending_.empty() && backoff.count() == 0);
-      });
-      if (stopping_) return;
-      auto now = Clock::now();
-      all = flush_all_;
-      const double elapsed = std::max(0.001, std::chrono::duration<double>(now - last_flush).count());
-      rate = static_cast<double>(recorded_since_flush_) / elapsed;
-      if (now < last_flush + wait && !(all && backoff.count() == 0)) continue;
-      last_flush = now;
-      recorded_since_flush_ = 0;
-      const std::size_t chunk = all ? pending_.size() : chunkSize(rate);
-      rows.reserve(std::min(chunk, pending_.size()));
-      for (auto it = pending_.begin(); it != pending_.end() && rows.size() < chunk;) {
-        rows.emplace_back(it->first, it->second);
-        it = pending_.erase(it);
-      }
-      writing_ = !rows.empty();
-      if (rows.empty() && all) {
-        flush_all_ = false;
-        cv_.notify_all();
-      }
-    }
-    if (rows.empty()) continue;
-    auto t0 = Clock::now();
-    bool lost = false;
-    Rows failed = writeChunk(std::move(rows), &lost);
-    if (metrics_) {
-      metrics_->gauge("mysql.projection.flush_ms")
-          .store(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
-    }
-    requeue(failed);
-    // While the database is away, retry on the pool's backoff rather than every interval.
-    backoff = lost ? std::chrono::milliseconds(std::clamp<long>(backoff.count() * 2, 100, 5000))
-                   : std::chrono::milliseconds(0);
-    {
-      std::lock_guard lock(mu_);
-      writing_ = false;
-      if (flush_all_ && pending_.empty()) flush_all_ = false;
-      if (metrics_) metrics_->gauge("mysql.projection.pending").store(static_cast<std::int64_t>(pending_.size()));
-    }
-    cv_.notify_all();
+bool ProjectionWriter::take(Clock::time_point& wake_at) {
+  const auto now = Clock::now();
+  const bool all = draining() && !pending_.empty();
+  if (!all && !retry_ && now < last_flush_ + o_.flush_interval) {
+    wake_at = last_flush_ + o_.flush_interval;
+    return false;
   }
+  const double elapsed = std::max(0.001, std::chrono::duration<double>(now - last_flush_).count());
+  const double rate = static_cast<double>(recorded_since_flush_) / elapsed;
+  last_flush_ = now;
+  recorded_since_flush_ = 0;
+  retry_ = false;
+  const std::size_t chunk = all ? pending_.size() : chunkSize(rate);
+  rows_.clear();
+  rows_.reserve(std::min(chunk, pending_.size()));
+  for (auto it = pending_.begin(); it != pending_.end() && rows_.size() < chunk;) {
+    rows_.emplace_back(it->first, it->second);
+    it = pending_.erase(it);
+  }
+  if (rows_.empty()) {
+    wake_at = last_flush_ + o_.flush_interval;
+    return false;
+  }
+  writing_ = true;
+  return true;
 }
 
-bool ProjectionWriter::flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  flush_all_ = true;
-  cv_.notify_all();
-  bool done = cv_.wait_for(lock, timeout, [&] { return pending_.empty() && !writing_; });
-  flush_all_ = false;
-  return done;
+WriterThread::Attempt ProjectionWriter::write() {
+  auto t0 = Clock::now();
+  bool lost = false;
+  std::chrono::milliseconds retry_after{0};
+  Rows failed = writeChunk(std::move(rows_), &lost, &retry_after);
+  if (metrics_) {
+    metrics_->gauge("mysql.projection.flush_ms")
+        .store(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+  }
+  std::lock_guard lock(mu());
+  requeue(failed);
+  writing_ = false;
+  retry_ = lost;
+  if (metrics_) metrics_->gauge("mysql.projection.pending").store(static_cast<std::int64_t>(pending_.size()));
+  // The failed rows are back in pending_ (coalesced with newer results); while the database is
+  // away the next chunk waits for the pool's backoff.
+  return lost ? Attempt{false, std::max(retry_after, kMinWait)} : Attempt::done();
 }
 
 }  // namespace tidewatch::mysql

@@ -20,20 +20,21 @@
 // Written value: GREATEST(NOW(), result time rounded up to the second) — the commit time,
 // never earlier than the check it reports, even if the database clock lags ours.
 //
+// While the database is away the rows stay coalesced in memory and the writer retries on the
+// pool's backoff (WriterThread) rather than every interval.
+//
 // Threads: record() is CPU-only (a short mutex) and may run on a TBB thread; flush() blocks
 // (shutdown).
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "io/mysql/db_error.h"
+#include "io/mysql/writer_thread.h"
 
 namespace tidewatch {
 class Metrics;
@@ -44,7 +45,7 @@ namespace tidewatch::mysql {
 class Pool;
 class Session;
 
-class ProjectionWriter {
+class ProjectionWriter final : public WriterThread {
  public:
   struct Options {
     int interval_min = 15;                                    // clamped to 5..15
@@ -58,7 +59,7 @@ class ProjectionWriter {
   };
 
   ProjectionWriter(std::shared_ptr<Pool> pool, Options options, Metrics* metrics = nullptr);
-  ~ProjectionWriter();  // stop(): does not flush; call flush() first
+  ~ProjectionWriter() override;  // stop(): does not flush; call flush() first
 
   // A completed check of `target_id`. `slot` is the target's stable TargetTable index (keeps
   // the per-target bookkeeping in a flat array); `site_interval_s` its check interval.
@@ -68,40 +69,42 @@ class ProjectionWriter {
   std::size_t pending() const;
   // Writes everything pending now, ignoring chunk sizes; true if all of it was written
   // before `timeout`.
-  bool flush(std::chrono::milliseconds timeout);
-  void stop();
+  bool flush(std::chrono::milliseconds timeout) { return drain(timeout); }
 
   // Writes these rows (id → result time in ms) in as few UPDATEs as their distinct result
   // seconds allow; exposed for benchmarks. Stops at the first error (rows are idempotent).
   static DbError writeRows(Session& session, const std::vector<std::pair<std::uint64_t, std::int64_t>>& rows);
 
  private:
+  using Rows = std::vector<std::pair<std::uint64_t, std::int64_t>>;
   struct SlotState {
     std::uint64_t id = 0;
     std::uint32_t last_s = 0;  // result time (unix s) last projected
   };
-  void run();
+  bool take(Clock::time_point& wake_at) override;
+  Attempt write() override;
+  bool idle() const override { return pending_.empty() && !writing_; }
   std::size_t chunkSize(double rate_per_s) const;
-  // Returns the rows that could not be written.
-  std::vector<std::pair<std::uint64_t, std::int64_t>> writeChunk(
-      std::vector<std::pair<std::uint64_t, std::int64_t>> rows, bool* connection_lost);
-  void requeue(const std::vector<std::pair<std::uint64_t, std::int64_t>>& rows);
+  // Returns the rows that could not be written; `retry_after` the pool's backoff if the
+  // connection was lost.
+  Rows writeChunk(Rows rows, bool* connection_lost, std::chrono::milliseconds* retry_after);
+  void requeue(const Rows& rows);  // under mu()
 
   std::shared_ptr<Pool> pool_;
   Options o_;
   Metrics* metrics_;
   std::uint32_t interval_s_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // Under mu():
   std::vector<SlotState> slots_;
   std::unordered_map<std::uint64_t, std::int64_t> pending_;  // target id → result time (ms)
   std::uint64_t recorded_since_flush_ = 0;
-  bool flush_all_ = false;
-  bool stopping_ = false;
+  Clock::time_point last_flush_ = Clock::now();
+  bool retry_ = false;    // the last chunk lost its connection: the next one goes after the backoff
   bool writing_ = false;
-  bool warned_ = false;  // writer thread only
-  std::thread thread_;
+  // Writer thread only:
+  Rows rows_;             // the chunk in hand
+  bool warned_ = false;
 };
 
 }  // namespace tidewatch::mysql

@@ -6,8 +6,6 @@
 #include <cppconn/prepared_statement.h>
 #include <cppconn/statement.h>
 
-#include <cstdio>
-#include <ctime>
 #include <mutex>
 
 namespace tidewatch::mysql {
@@ -57,7 +55,7 @@ sql::Driver* driver() {
 
 }  // namespace
 
-Session::Session(DatabaseConfig cfg) : cfg_(std::move(cfg)) {}
+Session::Session(ConnectionOptions options) : options_(std::move(options)) {}
 
 Session::~Session() { disconnect(); }
 
@@ -78,15 +76,15 @@ DbError Session::connect() {
     sql::Driver* d = driver();
     d->threadInit();
     sql::ConnectOptionsMap opts;
-    if (!cfg_.socket.empty()) {
+    if (!options_.socket.empty()) {
       opts["hostName"] = sql::SQLString("localhost");
-      opts["socket"] = sql::SQLString(cfg_.socket);
+      opts["socket"] = sql::SQLString(options_.socket);
     } else {
-      opts["hostName"] = sql::SQLString(cfg_.host);
-      opts["port"] = static_cast<int>(cfg_.port);
+      opts["hostName"] = sql::SQLString(options_.host);
+      opts["port"] = static_cast<int>(options_.port);
     }
-    opts["userName"] = sql::SQLString(cfg_.user);
-    opts["password"] = sql::SQLString(cfg_.password);
+    opts["userName"] = sql::SQLString(options_.user);
+    opts["password"] = sql::SQLString(options_.password);
     // Reconnects are ours (with backoff and idempotent replays); the client library's silent
     // reconnect would drop a transaction half-way without telling us.
     opts["OPT_RECONNECT"] = false;
@@ -98,11 +96,11 @@ DbError Session::connect() {
     opts["OPT_WRITE_TIMEOUT"] = 30;
     opts["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
     std::unique_ptr<sql::Connection> c(d->connect(opts));
-    if (!cfg_.name.empty()) {
+    if (!options_.database.empty()) {
       // The schema may not exist yet (migrate creates it); a missing schema is reported by the
       // first statement that needs it.
       try {
-        c->setSchema(cfg_.name);
+        c->setSchema(options_.database);
       } catch (const sql::SQLException& e) {
         if (e.getErrorCode() != 1049) throw;  // 1049 unknown database
       }
@@ -179,37 +177,6 @@ void appendQuoted(std::string& out, std::string_view value) {
     }
   }
   out.push_back('\'');
-}
-
-std::string formatUtc(std::int64_t unix_ms, bool millis) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[40];
-  if (millis) {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(unix_ms % 1000));
-  } else {
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  }
-  return buf;
-}
-
-std::int64_t parseUtcSeconds(std::string_view text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  std::string copy(text);
-  int n = std::sscanf(copy.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s);
-  if (n < 3 || y < 1970) return 0;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<std::int64_t>(::timegm(&tm));
 }
 
 }  // namespace tidewatch::mysql

@@ -10,8 +10,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "io/mysql/connection_options.h"
 #include "io/mysql/db_error.h"
-#include "pipeline/config.h"
 
 namespace sql {
 class Connection;
@@ -23,7 +23,7 @@ namespace tidewatch::mysql {
 
 class Session {
  public:
-  explicit Session(DatabaseConfig cfg);
+  explicit Session(ConnectionOptions options);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -53,10 +53,10 @@ class Session {
   // Returns the connection to autocommit after a failed transaction (best effort).
   void rollbackQuietly();
 
-  const DatabaseConfig& config() const { return cfg_; }
+  const ConnectionOptions& options() const { return options_; }
 
  private:
-  DatabaseConfig cfg_;
+  ConnectionOptions options_;
   std::unique_ptr<sql::Connection> conn_;
   std::unordered_map<std::string, std::unique_ptr<sql::PreparedStatement>> prepared_;
 };
@@ -67,10 +67,5 @@ DbError toDbError(const sql::SQLException& e);
 // with the default sql_mode, where backslash escapes are on). Used where a multi-row
 // statement is built as text; single-row statements use prepared statements instead.
 void appendQuoted(std::string& out, std::string_view value);
-
-// "YYYY-MM-DD HH:MM:SS[.mmm]" in UTC for a unix time in milliseconds.
-std::string formatUtc(std::int64_t unix_ms, bool millis = false);
-// Parses "YYYY-MM-DD[ HH:MM:SS[.fff]]" as UTC; 0 for empty or malformed text.
-std::int64_t parseUtcSeconds(std::string_view text);
 
 }  // namespace tidewatch::mysql

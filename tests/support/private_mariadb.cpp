@@ -105,6 +105,15 @@ DatabaseConfig PrivateMariaDb::config(const std::string& name) const {
   return cfg;
 }
 
+mysql::ConnectionOptions PrivateMariaDb::connection(const std::string& name) const {
+  mysql::ConnectionOptions o;
+  o.socket = socket_;
+  o.user = "root";
+  o.password = "";
+  o.database = name;
+  return o;
+}
+
 int PrivateMariaDb::sql(const std::string& statements, std::string* out,
                         const std::string& database) const {
   // Statements go through a file rather than -e so that quoting never matters.

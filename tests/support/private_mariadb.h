@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "io/mysql/connection_options.h"
 #include "pipeline/config.h"
 
 namespace tidewatch::testing {
@@ -29,8 +30,10 @@ class PrivateMariaDb {
   void start();
   bool running() const { return running_; }
 
-  // A database config pointing at this server, for database `name`.
+  // A database config pointing at this server, for database `name` (for stages).
   DatabaseConfig config(const std::string& name = "jetmon_db") const;
+  // The same as io/mysql's connection options (for sessions and pools).
+  mysql::ConnectionOptions connection(const std::string& name = "jetmon_db") const;
 
   // Runs SQL through the `mariadb` command-line client (batch mode, tab-separated output
   // without column names). Returns the client's exit status; output goes to `out` if given.

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "pipeline/check.h"
-#include "stages/sink/incidents/incident_sink.h"
+#include "stages/sink/incidents/incident_options.h"
 
 namespace tidewatch::stages {
 

@@ -7,6 +7,7 @@
 
 #include "io/mysql/history_writer.h"
 #include "io/mysql/pool.h"
+#include "stages/mysql_connection.h"
 #include "core/metrics.h"
 
 namespace tidewatch::stages {
@@ -65,7 +66,7 @@ class MysqlHistorySink final : public Sink {
   MysqlHistorySink(const MysqlHistoryOptions& o, const DatabaseConfig& db, Metrics& metrics)
       : o_(o),
         policy_(o),
-        writer_(mysql::Pool::shared(db, &metrics),
+        writer_(sharedPool(db, &metrics),
                 mysql::HistoryWriter::Options{.batch_rows = static_cast<std::size_t>(o.batch_rows),
                                               .batch_delay = std::chrono::milliseconds(o.batch_ms),
                                               .max_buffer_rows = static_cast<std::size_t>(o.max_buffer_rows)},
@@ -157,11 +158,8 @@ void registerMysqlHistorySink(StageRegistry& registry) {
                   return std::any(o);
                 },
                 [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-                  if (!ctx.config.database.configured) {
-                    throw std::invalid_argument("sink.mysql_history needs a `database:` section");
-                  }
-                  return makeMysqlHistorySink(std::any_cast<MysqlHistoryOptions>(opts), ctx.config.database,
-                                              ctx.metrics);
+                  return makeMysqlHistorySink(std::any_cast<MysqlHistoryOptions>(opts),
+                                              requiredDatabase(ctx, "sink.mysql_history"), ctx.metrics);
                 }});
 }
 

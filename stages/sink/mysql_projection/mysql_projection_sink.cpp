@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "io/mysql/pool.h"
+#include "stages/mysql_connection.h"
 #include "io/mysql/projection_writer.h"
 #include "core/metrics.h"
 
@@ -16,7 +17,7 @@ class MysqlProjectionSink final : public Sink {
  public:
   MysqlProjectionSink(const MysqlProjectionOptions& o, const DatabaseConfig& db, Metrics& metrics)
       : o_(o),
-        writer_(mysql::Pool::shared(db, &metrics),
+        writer_(sharedPool(db, &metrics),
                 mysql::ProjectionWriter::Options{.interval_min = o.interval_min,
                                                  .flush_interval = std::chrono::milliseconds(o.flush_interval_ms),
                                                  .spread_first_write = o.spread_start},
@@ -69,11 +70,8 @@ void registerMysqlProjectionSink(StageRegistry& registry) {
                   return std::any(o);
                 },
                 [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-                  if (!ctx.config.database.configured) {
-                    throw std::invalid_argument("sink.mysql_projection needs a `database:` section");
-                  }
                   return makeMysqlProjectionSink(std::any_cast<MysqlProjectionOptions>(opts),
-                                                 ctx.config.database, ctx.metrics);
+                                                 requiredDatabase(ctx, "sink.mysql_projection"), ctx.metrics);
                 }});
 }
 

@@ -12,6 +12,7 @@
 
 #include "io/mysql/fleet_reader.h"
 #include "io/mysql/pool.h"
+#include "stages/mysql_connection.h"
 #include "core/metrics.h"
 
 namespace tidewatch::stages {
@@ -25,7 +26,7 @@ class MysqlTargetSource final : public TargetSource {
  public:
   MysqlTargetSource(MysqlSourceOptions o, const DatabaseConfig& db, Metrics& metrics)
       : o_(o),
-        pool_(mysql::Pool::shared(db, &metrics)),
+        pool_(sharedPool(db, &metrics)),
         targets_(metrics.gauge("source.mysql.targets")),
         load_ms_(metrics.gauge("source.mysql.load_ms")),
         loads_(metrics.counter("source.mysql.load.count")),
@@ -213,11 +214,8 @@ void registerMysqlSource(StageRegistry& registry) {
          return std::any(o);
        },
        [](const std::any& opts, StageContext& ctx) -> std::unique_ptr<Stage> {
-         if (!ctx.config.database.configured) {
-           throw std::invalid_argument("pipeline.source: source.mysql needs a `database:` section");
-         }
-         return makeMysqlTargetSource(std::any_cast<MysqlSourceOptions>(opts), ctx.config.database,
-                                      ctx.metrics);
+         return makeMysqlTargetSource(std::any_cast<MysqlSourceOptions>(opts),
+                                      requiredDatabase(ctx, "pipeline.source: source.mysql"), ctx.metrics);
        }});
 }
 

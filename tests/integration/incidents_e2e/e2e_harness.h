@@ -140,7 +140,7 @@ class IncidentsE2E : public ::testing::Test {
         testing::FixtureProcess::Options{.fleet_count = 400});
     db_ = std::make_unique<testing::PrivateMariaDb>();
     dbcfg_ = db_->config("e2e");
-    mysql::Session s(dbcfg_);
+    mysql::Session s(db_->connection("e2e"));
     std::ostringstream out;
     ASSERT_TRUE(s.connect().ok());
     ASSERT_TRUE(mysql::applyMigrations(s, out).ok()) << out.str();

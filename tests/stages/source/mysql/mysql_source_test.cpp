@@ -7,10 +7,13 @@
 
 #include "core/metrics.h"
 #include "stages/source/mysql/mysql_source.h"
-#include "tests/io_mysql/store_test_support.h"
+#include "tests/support/test_database.h"
 
 namespace tidewatch::mysql::test {
 namespace {
+
+using testing::mariaDb;
+using testing::TestDatabase;
 
 using namespace std::chrono_literals;
 
@@ -58,21 +61,19 @@ const Target* find(const std::vector<Target>& fleet, std::uint64_t id) {
 }
 
 TEST(MysqlSource, LoadsActiveRowsOfItsBucketsWithPagingAndSharedRules) {
-  DatabaseConfig cfg = freshDatabase();
-  q(cfg,
-    "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, bucket_no, monitor_url, "
+  TestDatabase db;
+  db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, bucket_no, monitor_url, "
     "monitor_active, site_status, check_interval) VALUES "
     "(1, 11, 5, 'http://a.test/', 1, 1, 5), (2, 12, 6, 'http://b.test/', 1, 0, 0), "
     "(3, 13, 7, 'http://c.test/', 0, 1, 5), (4, 14, 99, 'http://d.test/', 1, 1, 5), "
     "(5, 15, 5, 'http://e.test/', 1, 2, 1), (6, 16, 5, 'http://f.test/', 1, 1, 3), "
     "(7, 17, 5, 'http://g.test/', 1, 1, 3), (8, 18, 10, 'http://h.test/', 1, 1, 15)");
-  q(cfg,
-    "UPDATE jetpack_monitor_sites SET check_keyword = 'ok', forbidden_keyword = 'error', "
+  db.q("UPDATE jetpack_monitor_sites SET check_keyword = 'ok', forbidden_keyword = 'error', "
     "forbidden_keywords = '[\"fatal\", \"error\"]', custom_headers = '{\"X-A\": \"1\"}', "
     "timeout_seconds = 5, redirect_policy = 'fail', request_method = 'head', alert_cooldown_minutes = 60, "
     "check_history_mode = 'all', maintenance_start = '2030-01-01 00:00:00', "
     "maintenance_end = '2030-01-02 00:00:00' WHERE jetpack_monitor_site_id IN (6, 7)");
-  q(cfg, "UPDATE jetpack_monitor_sites SET redirect_policy = 'follow', ssl_expiry_date = '2031-05-06', "
+  db.q("UPDATE jetpack_monitor_sites SET redirect_policy = 'follow', ssl_expiry_date = '2031-05-06', "
          "last_alert_sent_at = '2026-01-01 10:00:00' WHERE jetpack_monitor_site_id = 1");
 
   Metrics metrics;
@@ -80,7 +81,7 @@ TEST(MysqlSource, LoadsActiveRowsOfItsBucketsWithPagingAndSharedRules) {
   o.bucket_min = 5;
   o.bucket_max = 10;
   o.page_size = 2;  // several pages for six rows
-  auto source = stages::makeMysqlTargetSource(o, cfg, metrics);
+  auto source = stages::makeMysqlTargetSource(o, db.config(), metrics);
   Recorder rec;
   source->start(rec);
   auto fleet = rec.waitFor([](const auto& f) { return !f.empty(); });
@@ -122,35 +123,35 @@ TEST(MysqlSource, LoadsActiveRowsOfItsBucketsWithPagingAndSharedRules) {
 }
 
 TEST(MysqlSource, FollowsAddsChangesDeactivationsAndReactivationsWhileRunning) {
-  DatabaseConfig cfg = freshDatabase();
+  TestDatabase db;
   Metrics metrics;
   stages::MysqlSourceOptions o;
   o.count_poll_s = 1;
   o.empty_poll_s = 1;
   o.reload_interval_s = 2;
-  auto source = stages::makeMysqlTargetSource(o, cfg, metrics);
+  auto source = stages::makeMysqlTargetSource(o, db.config(), metrics);
   Recorder rec;
   source->start(rec);
   // An empty table is a valid (empty) fleet, then polled every empty_poll_s.
   ASSERT_EQ(rec.waitFor([](const auto& f) { return f.empty(); }, 5s).size(), 0u);
   ASSERT_GE(rec.count(), 1u);
 
-  q(cfg, "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
+  db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
          "(1, 1, 'http://one.test/'), (2, 2, 'http://two.test/')");
   auto fleet = rec.waitFor([](const auto& f) { return f.size() == 2; });
   ASSERT_EQ(fleet.size(), 2u);
 
-  q(cfg, "UPDATE jetpack_monitor_sites SET monitor_active = 0 WHERE jetpack_monitor_site_id = 2");
+  db.q("UPDATE jetpack_monitor_sites SET monitor_active = 0 WHERE jetpack_monitor_site_id = 2");
   fleet = rec.waitFor([](const auto& f) { return f.size() == 1; });
   ASSERT_EQ(fleet.size(), 1u);
   EXPECT_EQ(fleet[0].id, 1u);
 
-  q(cfg, "UPDATE jetpack_monitor_sites SET monitor_active = 1 WHERE jetpack_monitor_site_id = 2");
+  db.q("UPDATE jetpack_monitor_sites SET monitor_active = 1 WHERE jetpack_monitor_site_id = 2");
   fleet = rec.waitFor([](const auto& f) { return f.size() == 2; });
   ASSERT_EQ(fleet.size(), 2u);
 
   // Same count, same max id: found by the periodic reload.
-  q(cfg, "UPDATE jetpack_monitor_sites SET monitor_url = 'http://uno.test/', check_interval = 1 "
+  db.q("UPDATE jetpack_monitor_sites SET monitor_url = 'http://uno.test/', check_interval = 1 "
          "WHERE jetpack_monitor_site_id = 1");
   fleet = rec.waitFor([](const auto& f) { return !f.empty() && f[0].url == "http://uno.test/"; });
   ASSERT_EQ(fleet.size(), 2u);
@@ -159,11 +160,11 @@ TEST(MysqlSource, FollowsAddsChangesDeactivationsAndReactivationsWhileRunning) {
   // While the database is down the source keeps its fleet (no empty snapshot) and picks up
   // changes once it is back.
   std::size_t before = rec.count();
-  server().stop();
+  mariaDb().stop();
   std::this_thread::sleep_for(2500ms);
   EXPECT_EQ(rec.count(), before);
-  server().start();
-  q(cfg, "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
+  mariaDb().start();
+  db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
          "(3, 3, 'http://three.test/')");
   fleet = rec.waitFor([](const auto& f) { return f.size() == 3; }, 15s);
   EXPECT_EQ(fleet.size(), 3u);
@@ -172,12 +173,12 @@ TEST(MysqlSource, FollowsAddsChangesDeactivationsAndReactivationsWhileRunning) {
 }
 
 TEST(MysqlSource, ReloadOfAnUnchangedFleetReusesTheSameRuleObjects) {
-  DatabaseConfig cfg = freshDatabase();
-  q(cfg, "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url, check_keyword) "
+  TestDatabase db;
+  db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url, check_keyword) "
          "VALUES (1, 1, 'http://one.test/', 'hello'), (2, 2, 'http://two.test/', NULL)");
   Metrics metrics;
   stages::MysqlSourceOptions o;
-  auto source = stages::makeMysqlTargetSource(o, cfg, metrics);
+  auto source = stages::makeMysqlTargetSource(o, db.config(), metrics);
   Recorder rec;
   source->start(rec);
   auto first = rec.waitFor([](const auto& f) { return f.size() == 2; });
@@ -194,21 +195,21 @@ TEST(MysqlSource, ReloadOfAnUnchangedFleetReusesTheSameRuleObjects) {
 }
 
 TEST(MysqlSource, PeriodicReloadWaitsWhileTheRunnerReportsPressure) {
-  DatabaseConfig cfg = freshDatabase();
-  q(cfg, "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
+  TestDatabase db;
+  db.q("INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES "
          "(1, 1, 'http://one.test/')");
   Metrics metrics;
   stages::MysqlSourceOptions o;
   o.reload_interval_s = 1;
   o.pressure_defer_s = 1;
   o.count_poll_s = 1;
-  auto source = stages::makeMysqlTargetSource(o, cfg, metrics);
+  auto source = stages::makeMysqlTargetSource(o, db.config(), metrics);
   Recorder rec;
   source->start(rec);
   ASSERT_EQ(rec.waitFor([](const auto& f) { return f.size() == 1; }).size(), 1u);
   source->setUnderPressure(true);
   // A change the count poll cannot see: only a periodic reload finds it.
-  q(cfg, "UPDATE jetpack_monitor_sites SET monitor_url = 'http://uno.test/'");
+  db.q("UPDATE jetpack_monitor_sites SET monitor_url = 'http://uno.test/'");
   std::this_thread::sleep_for(3500ms);
   EXPECT_EQ(rec.last()[0].url, "http://one.test/");
   EXPECT_GE(metrics.counter("source.mysql.reload.deferred").load(), 1u);

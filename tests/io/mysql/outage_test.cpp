@@ -20,10 +20,13 @@
 #include "io/mysql/pool.h"
 #include "io/mysql/projection_writer.h"
 #include "core/metrics.h"
-#include "tests/io_mysql/store_test_support.h"
+#include "tests/support/test_database.h"
 
 namespace tidewatch::mysql::test {
 namespace {
+
+using testing::mariaDb;
+using testing::TestDatabase;
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -60,18 +63,18 @@ struct SiteModel {
 };
 
 TEST(StoreOutage, SixtySecondsWithoutTheDatabaseLosesNothingAndDuplicatesNothing) {
-  DatabaseConfig cfg = freshDatabase();
+  TestDatabase db;
   {
     std::string sql = "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url, check_interval) VALUES ";
     for (int i = 1; i <= kSites; ++i) {
       if (i > 1) sql += ",";
       sql += "(" + std::to_string(i) + "," + std::to_string(5000 + i) + ",'http://s" + std::to_string(i) + ".test/', 15)";
     }
-    q(cfg, sql);
+    db.q(sql);
   }
 
   Metrics metrics;
-  auto pool = std::make_shared<Pool>(cfg, 0, &metrics);
+  auto pool = std::make_shared<Pool>(db.connection(), 0, &metrics);
   EventStore store(pool, {.workers = 3, .source = "outage-test"}, &metrics);
   ProjectionWriter::Options po;
   po.flush_interval = 500ms;
@@ -97,9 +100,9 @@ TEST(StoreOutage, SixtySecondsWithoutTheDatabaseLosesNothingAndDuplicatesNothing
   for (int round = 0; round < kRounds; ++round) {
     if (round == kOutageStartRound) {
       outage = std::thread([] {
-        server().stop();
+        mariaDb().stop();
         std::this_thread::sleep_for(60s);
-        server().start();
+        mariaDb().start();
       });
     }
     const auto t0 = Clock::now();
@@ -178,29 +181,29 @@ TEST(StoreOutage, SixtySecondsWithoutTheDatabaseLosesNothingAndDuplicatesNothing
     expected_open += m.open ? 1 : 0;
     std::string reasons;
     for (const auto& r : m.reasons) reasons += (reasons.empty() ? "" : ",") + r;
-    EXPECT_EQ(q(cfg, "SELECT COALESCE(GROUP_CONCAT(t.reason ORDER BY t.id), '') FROM jetmon_event_transitions t "
+    EXPECT_EQ(db.q("SELECT COALESCE(GROUP_CONCAT(t.reason ORDER BY t.id), '') FROM jetmon_event_transitions t "
                      "WHERE t.endpoint_id = " + std::to_string(site)),
               reasons)
         << "site " << site;
-    EXPECT_EQ(qi(cfg, "SELECT site_status FROM jetpack_monitor_sites WHERE jetpack_monitor_site_id = " +
+    EXPECT_EQ(db.qi("SELECT site_status FROM jetpack_monitor_sites WHERE jetpack_monitor_site_id = " +
                           std::to_string(site)),
               m.open ? (m.down ? 2 : 0) : 1)
         << "site " << site;
   }
   EXPECT_GT(expected_transitions, 300);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_events"), expected_events);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_event_transitions"), expected_transitions);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), expected_open);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM (SELECT endpoint_id FROM jetmon_events WHERE ended_at IS NULL "
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_events"), expected_events);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_event_transitions"), expected_transitions);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_events WHERE ended_at IS NULL"), expected_open);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM (SELECT endpoint_id FROM jetmon_events WHERE ended_at IS NULL "
                     "GROUP BY endpoint_id, check_type HAVING COUNT(*) > 1) x"),
             0);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_audit_log"), expected_audits);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_audit_log WHERE event_id IS NULL"), 0);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_audit_log"), expected_audits);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_audit_log WHERE event_id IS NULL"), 0);
 
   // Projection: every site, never earlier than its last result.
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 0);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 0);
   for (int site = 1; site <= kSites; site += 17) {
-    EXPECT_GE(qi(cfg, "SELECT UNIX_TIMESTAMP(last_checked_at) FROM jetpack_monitor_sites WHERE "
+    EXPECT_GE(db.qi("SELECT UNIX_TIMESTAMP(last_checked_at) FROM jetpack_monitor_sites WHERE "
                       "jetpack_monitor_site_id = " + std::to_string(site)),
               last_result_ms[site] / 1000)
         << "site " << site;
@@ -209,9 +212,9 @@ TEST(StoreOutage, SixtySecondsWithoutTheDatabaseLosesNothingAndDuplicatesNothing
   // History: what the buffer held was written once; the overflow was dropped and counted.
   const auto dropped = metrics.counter("mysql.history.dropped").load();
   EXPECT_GT(dropped, 0u);
-  EXPECT_EQ(static_cast<std::uint64_t>(qi(cfg, "SELECT COUNT(*) FROM jetmon_check_history")) + dropped,
+  EXPECT_EQ(static_cast<std::uint64_t>(db.qi("SELECT COUNT(*) FROM jetmon_check_history")) + dropped,
             static_cast<std::uint64_t>(history_rows));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM (SELECT source_site_id, rtt_ms FROM jetmon_check_history "
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM (SELECT source_site_id, rtt_ms FROM jetmon_check_history "
                     "GROUP BY source_site_id, rtt_ms HAVING COUNT(*) > 1) x"),
             0);
   std::printf("outage run: %d mutations (%d recognised as replays), %d history rows (%llu dropped), "

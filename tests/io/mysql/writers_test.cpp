@@ -7,11 +7,14 @@
 #include "io/mysql/pool.h"
 #include "io/mysql/projection_writer.h"
 #include "core/metrics.h"
-#include "stages/sink/mysql_history/mysql_history_sink.h"
-#include "tests/io_mysql/store_test_support.h"
+#include "core/text.h"
+#include "tests/support/test_database.h"
 
 namespace tidewatch::mysql::test {
 namespace {
+
+using testing::mariaDb;
+using testing::TestDatabase;
 
 using namespace std::chrono_literals;
 
@@ -20,13 +23,13 @@ std::int64_t nowMs() {
       .count();
 }
 
-void addSites(const DatabaseConfig& cfg, int n) {
+void addSites(const TestDatabase& db, int n) {
   std::string sql = "INSERT INTO jetpack_monitor_sites (jetpack_monitor_site_id, blog_id, monitor_url) VALUES ";
   for (int i = 1; i <= n; ++i) {
     if (i > 1) sql += ",";
     sql += "(" + std::to_string(i) + "," + std::to_string(i + 100000) + ",'http://s" + std::to_string(i) + ".test/')";
   }
-  q(cfg, sql);
+  db.q(sql);
 }
 
 ProjectionWriter::Options fast() {
@@ -36,18 +39,18 @@ ProjectionWriter::Options fast() {
 }
 
 TEST(Projection, AtMostOncePerIntervalPerTargetAndWrittenAtCommitTime) {
-  DatabaseConfig cfg = freshDatabase();
-  addSites(cfg, 3);
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  TestDatabase db;
+  addSites(db, 3);
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   ProjectionWriter w(pool, fast());
   const std::int64_t t0 = nowMs() - 3'600'000;  // results from an hour ago
   w.record(1, 0, 300, t0);
   ASSERT_TRUE(w.flush(10s));
   // Commit time, not the (older) result time.
-  EXPECT_LE(qi(cfg, "SELECT ABS(TIMESTAMPDIFF(SECOND, last_checked_at, NOW())) FROM jetpack_monitor_sites "
+  EXPECT_LE(db.qi("SELECT ABS(TIMESTAMPDIFF(SECOND, last_checked_at, NOW())) FROM jetpack_monitor_sites "
                     "WHERE jetpack_monitor_site_id = 1"),
             2);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 2);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 2);
 
   // Five-minute site: the next results inside 15 min are not projected.
   w.record(1, 0, 300, t0 + 285'000);
@@ -60,16 +63,16 @@ TEST(Projection, AtMostOncePerIntervalPerTargetAndWrittenAtCommitTime) {
   w.record(2, 1, 900, t0 + 900'000);  // 15-min site: every result
   EXPECT_EQ(w.pending(), 2u);
   ASSERT_TRUE(w.flush(10s));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 2);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 2);
 }
 
 // A cold start must not write every row at once: with the spread, the first results of 1 000
 // five-minute sites are projected over the 15-minute interval, each within it.
 TEST(Projection, StartUpSpreadWritesEachTargetOnceWithinTheFirstInterval) {
-  DatabaseConfig cfg = freshDatabase();
+  TestDatabase db;
   constexpr int kSites = 1000;
-  addSites(cfg, kSites);
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  addSites(db, kSites);
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   ProjectionWriter::Options o;
   o.flush_interval = 1h;  // nothing leaves before flush(): pending() counts what is due
   o.spread_first_write = true;
@@ -89,26 +92,26 @@ TEST(Projection, StartUpSpreadWritesEachTargetOnceWithinTheFirstInterval) {
   }
   EXPECT_EQ(written, static_cast<std::size_t>(kSites));
   ASSERT_TRUE(w.flush(10s));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 0);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NULL"), 0);
 }
 
 TEST(Projection, WrittenTimeIsNeverEarlierThanTheResultTime) {
-  DatabaseConfig cfg = freshDatabase();
-  addSites(cfg, 1);
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  TestDatabase db;
+  addSites(db, 1);
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   ProjectionWriter w(pool, fast());
   // A database clock behind ours (or a result stamped ahead of the database's NOW()).
   const std::int64_t ahead = (nowMs() / 1000 + 3600) * 1000 + 400;
   w.record(1, 0, 300, ahead);
   ASSERT_TRUE(w.flush(10s));
-  EXPECT_EQ(q(cfg, "SELECT last_checked_at FROM jetpack_monitor_sites"), formatUtc(ahead + 600));
+  EXPECT_EQ(db.q("SELECT last_checked_at FROM jetpack_monitor_sites"), formatUtc(ahead + 600, UtcFormat::kSqlDatetime));
 }
 
 TEST(Projection, CoalescesInMemoryAndFlushesEverythingOnShutdownInChunkedStatements) {
-  DatabaseConfig cfg = freshDatabase();
+  TestDatabase db;
   constexpr int kSites = 2500;
-  addSites(cfg, kSites);
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  addSites(db, kSites);
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   ProjectionWriter::Options o;
   o.flush_interval = 1h;  // nothing leaves before flush()
   Metrics metrics;
@@ -118,16 +121,16 @@ TEST(Projection, CoalescesInMemoryAndFlushesEverythingOnShutdownInChunkedStateme
     for (int i = 1; i <= kSites; ++i) w.record(i, i - 1, 3600, t + round * 1000);
   }
   EXPECT_EQ(w.pending(), static_cast<std::size_t>(kSites));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 0);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 0);
   ASSERT_TRUE(w.flush(30s));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), kSites);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), kSites);
   EXPECT_EQ(metrics.counter("mysql.projection.rows").load(), static_cast<std::uint64_t>(kSites));
 }
 
 TEST(Projection, PeriodicFlushWritesAChunkPerInterval) {
-  DatabaseConfig cfg = freshDatabase();
-  addSites(cfg, 100);
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  TestDatabase db;
+  addSites(db, 100);
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   ProjectionWriter::Options o;
   o.flush_interval = 200ms;
   o.min_chunk = 30;  // tiny chunks so that several intervals are needed
@@ -135,11 +138,11 @@ TEST(Projection, PeriodicFlushWritesAChunkPerInterval) {
   ProjectionWriter w(pool, o);
   for (int i = 1; i <= 100; ++i) w.record(i, i - 1, 300, nowMs());
   std::this_thread::sleep_for(300ms);
-  long long after_one = qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL");
+  long long after_one = db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL");
   EXPECT_GE(after_one, 30);
   EXPECT_LT(after_one, 100);
   for (int i = 0; i < 50 && w.pending() > 0; ++i) std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 100);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetpack_monitor_sites WHERE last_checked_at IS NOT NULL"), 100);
 }
 
 HistoryRow row(std::uint64_t site, std::int64_t at_ms, int error = 1) {
@@ -155,8 +158,8 @@ HistoryRow row(std::uint64_t site, std::int64_t at_ms, int error = 1) {
 }
 
 TEST(History, BatchesRowsIntoMultiRowInsertsWithTheResultTime) {
-  DatabaseConfig cfg = freshDatabase();
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  TestDatabase db;
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   Metrics metrics;
   HistoryWriter w(pool, {}, &metrics);
   const std::int64_t at = 1'800'000'000'000;  // 2027-01-15 08:00:00 UTC
@@ -166,44 +169,44 @@ TEST(History, BatchesRowsIntoMultiRowInsertsWithTheResultTime) {
     ASSERT_TRUE(w.add(r));
   }
   ASSERT_TRUE(w.flush(20s));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_check_history"), 2500);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_check_history WHERE request_method = 'HEAD'"), 1);
-  EXPECT_EQ(q(cfg, "SELECT DISTINCT checked_at FROM jetmon_check_history"), formatUtc(at));
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_check_history"), 2500);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_check_history WHERE request_method = 'HEAD'"), 1);
+  EXPECT_EQ(db.q("SELECT DISTINCT checked_at FROM jetmon_check_history"), formatUtc(at, UtcFormat::kSqlDatetime));
   EXPECT_EQ(metrics.counter("mysql.history.rows").load(), 2500u);
 }
 
 TEST(History, SmallBatchesLeaveWithin250ms) {
-  DatabaseConfig cfg = freshDatabase();
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  TestDatabase db;
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   HistoryWriter w(pool, {});
   w.add(row(1, nowMs()));
   std::this_thread::sleep_for(900ms);
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_check_history"), 1);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_check_history"), 1);
 }
 
 TEST(History, BeyondTheBufferRowsAreDroppedAndCountedWhileTheDatabaseIsDown) {
-  DatabaseConfig cfg = freshDatabase();
-  auto pool = std::make_shared<Pool>(cfg, 2);
+  TestDatabase db;
+  auto pool = std::make_shared<Pool>(db.connection(), 2);
   Metrics metrics;
   HistoryWriter::Options o;
   o.max_buffer_rows = 100;
   o.batch_rows = 40;
   HistoryWriter w(pool, o, &metrics);
-  server().stop();
+  mariaDb().stop();
   int accepted = 0;
   for (int i = 0; i < 250; ++i) accepted += w.add(row(1, nowMs() + i * 1000)) ? 1 : 0;
   std::this_thread::sleep_for(300ms);
-  server().start();
+  mariaDb().start();
   ASSERT_TRUE(w.flush(30s));
-  EXPECT_EQ(qi(cfg, "SELECT COUNT(*) FROM jetmon_check_history"), accepted);
+  EXPECT_EQ(db.qi("SELECT COUNT(*) FROM jetmon_check_history"), accepted);
   EXPECT_EQ(metrics.counter("mysql.history.dropped").load(), static_cast<std::uint64_t>(250 - accepted));
   EXPECT_GE(250 - accepted, 100);
   EXPECT_EQ(w.dropped(), static_cast<std::uint64_t>(250 - accepted));
 }
 
 TEST(History, ABatchCommittedBeforeALostAcknowledgementIsRecognised) {
-  DatabaseConfig cfg = freshDatabase();
-  Session s(cfg);
+  TestDatabase db;
+  Session s(db.connection());
   std::vector<HistoryRow> batch{row(5, 1'800'000'000'000), row(6, 1'800'000'000'000)};
   bool exists = true;
   ASSERT_TRUE(HistoryWriter::batchExists(s, batch.front(), &exists).ok());
@@ -211,76 +214,6 @@ TEST(History, ABatchCommittedBeforeALostAcknowledgementIsRecognised) {
   ASSERT_TRUE(HistoryWriter::insertRows(s, batch).ok());
   ASSERT_TRUE(HistoryWriter::batchExists(s, batch.front(), &exists).ok());
   EXPECT_TRUE(exists);
-}
-
-// ---- which results are kept ----------------------------------------------------------
-
-struct PolicyCase {
-  std::shared_ptr<Target> target = std::make_shared<Target>();
-  Check check(bool failure, std::int64_t due = 0) {
-    Check c;
-    c.request.target = target;
-    c.request.due_s = due;
-    c.verdict.failure = failure;
-    c.verdict.success = !failure;
-    return c;
-  }
-};
-
-TEST(HistoryPolicy, FailuresByDefault) {
-  stages::HistoryPolicy p({});
-  PolicyCase s;
-  s.target->id = 1;
-  s.target->config = defaultSiteConfig();
-  EXPECT_FALSE(p.keep(s.check(false)));
-  EXPECT_TRUE(p.keep(s.check(true)));
-  EXPECT_TRUE(p.keep(s.check(true)));
-  EXPECT_FALSE(p.keep(s.check(false)));
-}
-
-TEST(HistoryPolicy, StatusChangeKeepsOnlyResultsThatDisagreeWithTheStoredStatus) {
-  stages::MysqlHistoryOptions o;
-  o.default_mode = stages::HistoryKeep::kStatusChange;
-  stages::HistoryPolicy p(o);
-  PolicyCase up, down;
-  up.target->id = 1;
-  up.target->config = defaultSiteConfig();
-  down.target->id = 2;
-  down.target->config = defaultSiteConfig();
-  down.target->site_status = SiteStatus::kConfirmedDown;
-  EXPECT_FALSE(p.keep(up.check(false)));
-  EXPECT_TRUE(p.keep(up.check(true)));    // up → fail
-  EXPECT_FALSE(p.keep(up.check(true)));   // still failing
-  EXPECT_TRUE(p.keep(up.check(false)));   // down → success
-  EXPECT_FALSE(p.keep(up.check(false)));
-  EXPECT_FALSE(p.keep(down.check(true)));
-  EXPECT_TRUE(p.keep(down.check(false)));
-  EXPECT_EQ(p.trackedSites(), 1u);  // only the site whose status moved away from its row
-}
-
-TEST(HistoryPolicy, PerSiteModesOverrideTheDefault) {
-  stages::HistoryPolicy p({});
-  auto cfg = std::make_shared<SiteConfig>();
-  PolicyCase all, off, sample;
-  cfg->history_mode = HistoryMode::kAll;
-  all.target->id = 1;
-  all.target->config = cfg;
-  auto cfg_off = std::make_shared<SiteConfig>();
-  cfg_off->history_mode = HistoryMode::kDisabled;
-  off.target->id = 2;
-  off.target->config = cfg_off;
-  auto cfg_sample = std::make_shared<SiteConfig>();
-  cfg_sample->history_mode = HistoryMode::kSample;
-  cfg_sample->history_sample_rate = 4;
-  sample.target->id = 3;
-  sample.target->interval_s = 60;
-  sample.target->config = cfg_sample;
-  EXPECT_TRUE(p.keep(all.check(false)));
-  EXPECT_FALSE(p.keep(off.check(true)));
-  int kept = 0;
-  for (int i = 0; i < 40; ++i) kept += p.keep(sample.check(false, 1'800'000'000 + i * 60)) ? 1 : 0;
-  EXPECT_EQ(kept, 10);  // every 4th healthy result
-  EXPECT_TRUE(p.keep(sample.check(true)));
 }
 
 }  // namespace

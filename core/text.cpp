@@ -1,6 +1,7 @@
 #include "core/text.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 namespace tidewatch {
@@ -17,6 +18,13 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool istartsWith(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trimSpace(std::string_view s) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 bool globMatch(std::string_view pattern, std::string_view text) {
@@ -117,6 +125,11 @@ std::string formatUtc(std::int64_t unix_ms, UtcFormat format) {
       break;
   }
   return buf;
+}
+
+std::int64_t unixNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::int64_t unixSecondsFromUtc(int year, int month, int day, int hour, int minute, int second) {

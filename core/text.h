@@ -15,6 +15,9 @@ char asciiLower(char c);
 bool iequals(std::string_view a, std::string_view b);
 bool istartsWith(std::string_view text, std::string_view prefix);
 
+// Without leading and trailing spaces, tabs, CRs and LFs (header values, config words).
+std::string_view trimSpace(std::string_view text);
+
 // '*' matches any run of characters (including none), '?' exactly one; ASCII case-insensitive
 // (host names and DNS names compare that way). Iterative with one backtrack point:
 // O(|pattern|·|text|) worst case and no recursion, so a hostile pattern cannot exhaust the
@@ -37,6 +40,9 @@ enum class UtcFormat : std::uint8_t {
   kSqlDatetimeMillis // 2026-12-07 01:20:17.123    (MySQL DATETIME(3))
 };
 std::string formatUtc(std::int64_t unix_ms, UtcFormat format);
+
+// Milliseconds since the Unix epoch on the system clock (what every stored time is).
+std::int64_t unixNowMs();
 
 // Unix seconds of a UTC civil time (proleptic Gregorian; no time zone, no libc state).
 std::int64_t unixSecondsFromUtc(int year, int month, int day, int hour, int minute, int second);

@@ -8,15 +8,11 @@
 #include <cstdio>
 #include <thread>
 
+#include "core/text.h"
+
 namespace tidewatch {
 
 namespace {
-
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Controller cadence: the reference recomputes its worker target every 5 s.
 constexpr std::int64_t kControllerPeriodMs = 5000;
@@ -47,7 +43,7 @@ Runner::Runner(Config config, const StageRegistry& registry, EventLoop& loop, Me
       registry_(registry),
       loop_(loop),
       metrics_(metrics),
-      wheel_(nowMs() / 1000),
+      wheel_(unixNowMs() / 1000),
       m_dispatched_(metrics.gauge("scheduler.dispatched")),
       m_completed_(metrics.gauge("scheduler.completed")),
       m_in_flight_(metrics.gauge("scheduler.inflight")),
@@ -87,7 +83,7 @@ Runner::~Runner() {
 void Runner::start() {
   if (started_.exchange(true)) return;
   source_->start(static_cast<TargetListener&>(*this));
-  last_tick_ms_ = nowMs();
+  last_tick_ms_ = unixNowMs();
   last_controller_ms_ = last_tick_ms_;
   last_summary_ms_ = last_tick_ms_;
   scheduleTick();
@@ -118,7 +114,7 @@ void Runner::scheduleTick() {
   if (stopping_.load()) return;
   timer_ = loop_.runAfter(std::chrono::milliseconds(config_.scheduler.tick_ms), [this] {
     if (stopping_.load()) return;
-    tick(nowMs());
+    tick(unixNowMs());
     scheduleTick();
   });
 }
@@ -354,7 +350,7 @@ bool Runner::drain(std::chrono::milliseconds limit) {
   GraphCounters c = graph_->counters();
   {
     std::lock_guard tick_lock(tick_mu_);
-    publishStats(c, nowMs());
+    publishStats(c, unixNowMs());
   }
   spdlog::info("drained: dispatched={} completed={} in_flight={} routed={}", c.dispatched,
                c.completed, c.in_flight, c.routed);

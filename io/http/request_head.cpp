@@ -5,13 +5,6 @@
 namespace tidewatch::io {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 RequestHeadParse failed(std::string why) {
   return {std::nullopt, std::move(why)};
 }
@@ -47,8 +40,8 @@ RequestHeadParse parseRequestHead(std::string_view head) {
     if (hl.empty()) break;
     auto colon = hl.find(':');
     if (colon == std::string_view::npos || colon == 0) return failed("malformed header line");
-    std::string_view name = trim(hl.substr(0, colon));
-    std::string_view value = trim(hl.substr(colon + 1));
+    std::string_view name = trimSpace(hl.substr(0, colon));
+    std::string_view value = trimSpace(hl.substr(colon + 1));
     if (iequals(name, "content-length")) {
       std::uint64_t n = 0;
       if (value.empty() || value.size() > 18) return failed("bad Content-Length");

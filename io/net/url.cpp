@@ -16,15 +16,6 @@ bool validHostChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // Requests are sent as-is; only bytes that would break the request line are escaped.
 std::string sanitizeTarget(std::string_view path) {
   std::string out;
@@ -102,7 +93,7 @@ std::string Url::str() const {
 
 UrlParse parseUrl(std::string_view text) {
   UrlParse r;
-  text = trim(text);
+  text = trimSpace(text);
   if (text.empty()) {
     r.error = UrlError::kEmpty;
     return r;
@@ -203,7 +194,7 @@ UrlParse parseUrl(std::string_view text) {
 }
 
 UrlParse resolveReference(const Url& base, std::string_view reference) {
-  reference = trim(reference);
+  reference = trimSpace(reference);
   if (auto hash = reference.find('#'); hash != std::string_view::npos) {
     reference = reference.substr(0, hash);
   }

@@ -19,13 +19,6 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // ---- request decoding (the service) ------------------------------------------------------
 
 // Member lookup; legacy names match case-insensitively, as Go's encoding/json does (an exact
@@ -102,8 +95,8 @@ struct Fields {
           std::string line = e.get<std::string>();
           auto colon = line.find(':');
           if (colon == std::string::npos) refuse(at + ": expected 'Name: value'");
-          out.emplace_back(std::string(trim(std::string_view(line).substr(0, colon))),
-                           std::string(trim(std::string_view(line).substr(colon + 1))));
+          out.emplace_back(std::string(trimSpace(std::string_view(line).substr(0, colon))),
+                           std::string(trimSpace(std::string_view(line).substr(colon + 1))));
         } else {
           refuse(at + ": must be an object of strings");
         }

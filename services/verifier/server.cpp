@@ -293,9 +293,7 @@ void VerifierServer::Impl::admit(const std::shared_ptr<Batch>& batch) {
 void VerifierServer::Impl::startItem(const std::shared_ptr<Batch>& batch, std::size_t index) {
   auto check = std::make_shared<Check>();
   check->request.target = batch->items[index].target;
-  check->request.dispatched_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
+  check->request.dispatched_at_ms = unixNowMs();
   auto* cb = new ItemCallback(batch, index);
   try {
     probe.start(std::move(check), *cb);

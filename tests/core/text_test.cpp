@@ -13,6 +13,18 @@ TEST(Text, CaseFoldingIsAsciiOnly) {
   EXPECT_FALSE(istartsWith("http", "https"));
 }
 
+TEST(Text, TrimSpaceDropsSpacesTabsAndLineEndsAtBothEnds) {
+  EXPECT_EQ(trimSpace(" \t value with inner space \r\n"), "value with inner space");
+  EXPECT_EQ(trimSpace("\r\n"), "");
+  EXPECT_EQ(trimSpace("x"), "x");
+}
+
+TEST(Text, UnixNowMsIsTheSystemClock) {
+  const std::int64_t now = unixNowMs();
+  EXPECT_GT(now, 1'700'000'000'000);  // after 2023
+  EXPECT_LT(now, 4'102'444'800'000);  // before 2100
+}
+
 TEST(Text, GlobMatchesStarsAndQuestionMarksCaseInsensitively) {
   EXPECT_TRUE(globMatch("*", ""));
   EXPECT_TRUE(globMatch("site-*.test", "SITE-42.test"));

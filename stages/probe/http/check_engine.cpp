@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/text.h"
 #include "io/http/response_parser.h"
 #include "io/net/ip_safety.h"
 #include "io/net/source_address.h"
@@ -52,12 +53,6 @@ std::uint32_t msBetween(Clock::time_point a, Clock::time_point b) {
       std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
 }
 
-std::int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool isRedirectStatus(int s) {
   return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
@@ -85,7 +80,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
   void begin() {
     ProbeResult& r = result();
     started_ = Clock::now();
-    r.started_at_ms = unixMs();
+    r.started_at_ms = unixNowMs();
     const Target* target = check_->request.target.get();
     static const SiteConfig kNoRules;
     site_ = target && target->config ? target->config.get() : &kNoRules;
@@ -334,7 +329,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     env_->tls->collect(tls_->native_handle(), verify_, r.tls);
     // After collect(): a retry that was a full handshake must not clear the mark again.
     if (tls_uncapped_retry_) env_->tls->noteCapRefused(verify_);
-    std::int64_t now_s = unixMs() / 1000;
+    std::int64_t now_s = unixNowMs() / 1000;
     if (verify_.leaf_expired || (r.tls.cert_not_after != 0 && now_s > r.tls.cert_not_after)) {
       fail(ErrorCode::kTlsExpired, ProbePhase::kTlsHandshake, "tls: certificate has expired");
       return;
@@ -598,7 +593,7 @@ class HttpCheck final : public std::enable_shared_from_this<HttpCheck>,
     timer_.cancel();
     closeSocket();
     ProbeResult& r = result();
-    r.finished_at_ms = unixMs();
+    r.finished_at_ms = unixNowMs();
     r.method = site_ ? site_->method : HttpMethod::kGet;
     buffer_.reset();
     try {

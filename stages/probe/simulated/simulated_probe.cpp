@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/text.h"
 #include "core/event_loop.h"
 
 namespace tidewatch::stages {
@@ -16,12 +17,6 @@ std::uint64_t splitmix(std::uint64_t x) {
 }
 
 double unit(std::uint64_t h) { return (static_cast<double>(h >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-
-std::int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class SimulatedProbe final : public Probe {
  public:
@@ -41,7 +36,7 @@ class SimulatedProbe final : public Probe {
     }
     ProbeResult& r = check->result;
     r.method = req.target && req.target->config ? req.target->config->method : HttpMethod::kGet;
-    r.started_at_ms = wallMs();
+    r.started_at_ms = unixNowMs();
     if (outcome < o_.timeout_rate) {
       int site_timeout = req.target && req.target->config && req.target->config->timeout_seconds
                              ? req.target->config->timeout_seconds
@@ -70,7 +65,7 @@ class SimulatedProbe final : public Probe {
     }
     loop_.postAfter(std::chrono::microseconds(static_cast<std::int64_t>(latency * 1000.0)),
                     [check = std::move(check), &done]() mutable {
-                      check->result.finished_at_ms = wallMs();
+                      check->result.finished_at_ms = unixNowMs();
                       done.onProbeDone(std::move(check));
                     });
   }

@@ -1,7 +1,5 @@
 #include "stages/sink/incidents/incident_sink.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -10,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/text.h"
+#include "io/net/host_name.h"
 #include "core/metrics.h"
 #include "io/mysql/event_store.h"
 #include "stages/mysql_connection.h"
@@ -24,12 +24,6 @@
 namespace tidewatch::stages {
 namespace {
 
-std::int64_t systemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int clampedShards(const IncidentOptions& o, int cores) { return o.shards > 0 ? o.shards : std::clamp(cores * 4, 8, 256); }
 int clampedWorkers(const IncidentOptions& o, int cores) { return o.workers > 0 ? o.workers : std::clamp(cores, 1, 4); }
 int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
@@ -37,7 +31,7 @@ int cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurr
 IncidentDeps checked(IncidentDeps d) {
   if (!d.store) throw std::invalid_argument("sink.incidents: no event store");
   if (!d.metrics) throw std::invalid_argument("sink.incidents: no metrics");
-  if (!d.now_ms) d.now_ms = systemNowMs;
+  if (!d.now_ms) d.now_ms = unixNowMs;
   return d;
 }
 
@@ -283,12 +277,6 @@ class IncidentSinkImpl final : public IncidentSink {
   ShardExecutor executor_;  // last: its threads stop before anything they use goes
 };
 
-std::string hostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "local";
-  return buf;
-}
-
 }  // namespace
 
 std::unique_ptr<IncidentSink> makeIncidentSink(IncidentOptions options, IncidentDeps deps) {
@@ -306,7 +294,7 @@ void registerIncidentSink(StageRegistry& registry) {
          IncidentOptions o = std::any_cast<IncidentOptions>(opts);
          IncidentDeps d;
          d.metrics = &ctx.metrics;
-         d.source = !o.source.empty() ? o.source : !ctx.config.runtime.host_id.empty() ? ctx.config.runtime.host_id : hostName();
+         d.source = !o.source.empty() ? o.source : !ctx.config.runtime.host_id.empty() ? ctx.config.runtime.host_id : io::localHostName();
          mysql::EventStore::Options so;
          so.workers = o.store_workers;
          so.source = d.source;

@@ -128,6 +128,8 @@ class TokenController {
   static constexpr double kPressureLatencyS = 0.25;
 
   explicit TokenController(Options options);
+  // SIGHUP: new options; what was learned (ceilings, pressure, the fleet size) stays.
+  void configure(Options options) { options_ = options; }
 
   ControlDecision update(const ControlSample& s, std::int64_t current_target);
 

@@ -234,7 +234,7 @@ class IncidentSinkImpl final : public IncidentSink {
     return true;
   }
 
-  std::size_t backlog() const override { return queued_.load(std::memory_order_relaxed); }
+  Backlog backlog() const override { return {static_cast<std::int64_t>(queued_.load(std::memory_order_relaxed))}; }
 
   void flush() override {
     waitIdle(std::chrono::seconds(30));

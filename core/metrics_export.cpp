@@ -104,9 +104,14 @@ MetricDoc derivedDoc(const std::string& name, Metrics::Entry::Kind kind) {
   return d;
 }
 
-std::string labelSet(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                     std::string_view extra_name = {}, std::string_view extra_value = {}) {
+std::string labelSet(const MetricDoc& d, const std::vector<std::string>& values, std::string_view extra_name = {},
+                     std::string_view extra_value = {}) {
+  const std::vector<std::string>& names = d.labels;
   std::string out;
+  for (const auto& [k, v] : d.const_labels) {
+    out += out.empty() ? "{" : ",";
+    out += k + "=\"" + escapeLabel(v) + "\"";
+  }
   for (std::size_t i = 0; i < names.size() && i < values.size(); ++i) {
     out += out.empty() ? "{" : ",";
     out += names[i] + "=\"" + escapeLabel(values[i]) + "\"";
@@ -164,11 +169,12 @@ std::string MetricCatalog::markdown() const {
     return ka < kb;
   });
   for (const MetricDoc* d : sorted) {
-    std::string family = d->family.empty() ? "—" : "`" + d->family + "`";
-    if (!d->labels.empty()) {
-      family += " {";
-      for (std::size_t i = 0; i < d->labels.size(); ++i) family += (i ? "," : "") + d->labels[i];
-      family += "}";
+    std::string family = d->family.empty() ? "— (StatsD only)" : "`" + d->family + "`";
+    if (!d->labels.empty() || !d->const_labels.empty()) {
+      std::string l;
+      for (const auto& [k, v] : d->const_labels) l += (l.empty() ? "" : ",") + k + "=\"" + v + "\"";
+      for (const auto& name : d->labels) l += (l.empty() ? "" : ",") + name;
+      family += " {" + l + "}";
     }
     o << "| " << family << " | `" << d->pattern << "` | " << typeName(d->type) << " | " << d->help << " | "
       << d->healthy << " | " << d->action << " |\n";
@@ -267,7 +273,7 @@ std::string prometheusText(const Metrics& metrics, const MetricCatalog& catalog,
     switch (e.kind) {
       case Metrics::Entry::Kind::kCounter:
       case Metrics::Entry::Kind::kGauge:
-        f.lines += name + labelSet(d.labels, values) + " " + number(static_cast<double>(e.value) * d.scale) + "\n";
+        f.lines += name + labelSet(d, values) + " " + number(static_cast<double>(e.value) * d.scale) + "\n";
         break;
       case Metrics::Entry::Kind::kHistogram: {
         const auto& h = e.histogram;
@@ -275,18 +281,18 @@ std::string prometheusText(const Metrics& metrics, const MetricCatalog& catalog,
         for (std::size_t i = 0; i < h.counts.size(); ++i) {
           cumulative += h.counts[i];
           const std::string le = i < h.bounds.size() ? number(h.bounds[i] * d.scale) : "+Inf";
-          f.lines += name + "_bucket" + labelSet(d.labels, values, "le", le) + " " + number(static_cast<double>(cumulative)) + "\n";
+          f.lines += name + "_bucket" + labelSet(d, values, "le", le) + " " + number(static_cast<double>(cumulative)) + "\n";
         }
-        f.lines += name + "_sum" + labelSet(d.labels, values) + " " + number(h.sum * d.scale) + "\n";
-        f.lines += name + "_count" + labelSet(d.labels, values) + " " + number(static_cast<double>(h.count)) + "\n";
+        f.lines += name + "_sum" + labelSet(d, values) + " " + number(h.sum * d.scale) + "\n";
+        f.lines += name + "_count" + labelSet(d, values) + " " + number(static_cast<double>(h.count)) + "\n";
         break;
       }
       case Metrics::Entry::Kind::kDistribution: {
         const auto& s = e.distribution;
         for (auto [q, v] : {std::pair{"0.5", s.p50}, {"0.9", s.p90}, {"0.99", s.p99}})
-          f.lines += name + labelSet(d.labels, values, "quantile", q) + " " + number(v * d.scale) + "\n";
-        f.lines += name + "_sum" + labelSet(d.labels, values) + " " + number(s.sum * d.scale) + "\n";
-        f.lines += name + "_count" + labelSet(d.labels, values) + " " + number(static_cast<double>(s.count)) + "\n";
+          f.lines += name + labelSet(d, values, "quantile", q) + " " + number(v * d.scale) + "\n";
+        f.lines += name + "_sum" + labelSet(d, values) + " " + number(s.sum * d.scale) + "\n";
+        f.lines += name + "_count" + labelSet(d, values) + " " + number(static_cast<double>(s.count)) + "\n";
         break;
       }
     }

@@ -33,6 +33,9 @@ struct MetricDoc {
   std::string healthy;      // what healthy looks like
   std::string action;       // what to do when it is not
   bool statsd_timer = false;  // StatsD `|ms` instead of `|g` for a gauge
+  // Labels with a fixed value, so that several dotted names share one family
+  // (verifier.host.*.rpc.success.count and …rpc.error.count → result="success"/"error").
+  std::vector<std::pair<std::string, std::string>> const_labels = {};
 };
 
 class MetricCatalog {

@@ -68,6 +68,10 @@ struct ProbeResult {
   std::uint64_t body_bytes = 0;
   ProbeTimings timings;
   std::string error_detail;       // short human text, at most ~200 bytes
+  // The check failed because of the monitor, not the site: a local resource limit (EMFILE,
+  // no ephemeral port, ENOBUFS) or our own resolver. Never a site failure, never a down
+  // vote; counted as monitor pressure (docs/operations.md).
+  bool monitor_fault = false;
   std::int64_t started_at_ms = 0;   // unix ms
   std::int64_t finished_at_ms = 0;  // unix ms
 };

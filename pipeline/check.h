@@ -25,6 +25,7 @@ struct Verdict {
   StatusType status_type = StatusType::kIntermittent;
   bool advisory_tls_deprecated = false;  // code 7 seen (success may still be true)
   bool probe_safety_blocked = false;     // code 9: never counted as down
+  bool monitor_fault = false;            // the monitor failed, not the site: Unknown
 };
 
 struct ProbeRequest {

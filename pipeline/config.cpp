@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/text.h"
 #include "pipeline/registry.h"
 
 namespace tidewatch {
@@ -88,6 +89,18 @@ void parseAdmin(ConfigMap m, AdminConfig& a) {
   a.listen = m.getString("listen", a.listen);
   if (!a.listen.empty() && a.listen.rfind(':') == std::string::npos)
     m.diagnostics().error(m.pathOf("listen"), "must be host:port (got '" + a.listen + "')");
+  m.finish();
+}
+
+void parseStatsd(ConfigMap m, StatsdConfig& s) {
+  s.address = m.getString("address", s.address);
+  s.prefix = m.getString("prefix", s.prefix);
+  s.interval_s = static_cast<int>(m.getSize("interval_s", 10));
+  if (!s.address.empty()) {
+    std::string why;
+    if (!splitHostPort(s.address, &why)) m.diagnostics().error(m.pathOf("address"), "must be host:port (" + why + ")");
+  }
+  if (s.interval_s > 3600) m.diagnostics().error(m.pathOf("interval_s"), "must be at most 3600");
   m.finish();
 }
 
@@ -250,6 +263,7 @@ Config parseConfig(const YAML::Node& root, const StageRegistry& registry, Config
   parseResolver(m.child("resolver"), cfg.resolver);
   parseProbe(m.child("probe"), cfg.probe);
   parseAdmin(m.child("admin"), cfg.admin);
+  parseStatsd(m.child("statsd"), cfg.statsd);
   parseScheduler(m.child("scheduler"), cfg.scheduler);
   parseTokens(m.child("tokens"), cfg.tokens);
   parseRuntime(m.child("runtime"), cfg.runtime);

@@ -85,6 +85,14 @@ struct AdminConfig {
   std::string listen = "127.0.0.1:9190";  // "" disables the admin server
 };
 
+// Optional StatsD output with Jetmon's metric names (compat §10.1), for operators who keep
+// their Jetmon dashboards. Off unless `address` is set.
+struct StatsdConfig {
+  std::string address;         // "host:port" (UDP); "" = off
+  std::string prefix;          // "" = com.jetpack.jetmon.<host_id with '.' and '-' as '_'>
+  int interval_s = 10;         // flush period
+};
+
 struct SchedulerConfig {
   int retry_interval_s = 10;   // failure follow-ups (Seems Down confirmation checks)
   int num_of_checks = 3;       // NUM_OF_CHECKS: consecutive local failures before escalation
@@ -124,6 +132,7 @@ struct Config {
   ResolverConfig resolver;
   ProbeConfig probe;
   AdminConfig admin;
+  StatsdConfig statsd;
   SchedulerConfig scheduler;
   TokensConfig tokens;
   RuntimeConfig runtime;

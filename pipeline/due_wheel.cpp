@@ -34,7 +34,16 @@ DueWheel::DueWheel(std::int64_t now_s) : base_s_(now_s) {
 }
 
 void DueWheel::resize(std::uint32_t slots) {
-  if (slots > state_.size()) state_.resize(slots);
+  if (slots > state_.size()) {
+    state_.resize(slots);
+    seen_.resize(slots, 0);
+  }
+}
+
+void DueWheel::markJoined(std::uint32_t slot, std::int64_t now_s) {
+  if (slot >= state_.size()) resize(slot + 1);
+  state_[slot].flags &= ~kChecked;
+  seen_[slot] = static_cast<std::int32_t>(now_s - base_s_);
 }
 
 std::int64_t DueWheel::dueOf(std::uint32_t slot) const {
@@ -69,10 +78,11 @@ void DueWheel::markInFlight(std::uint32_t slot) {
 
 void DueWheel::clearQueued(std::uint32_t slot) { state_[slot].flags &= ~kQueued; }
 
-void DueWheel::markDone(std::uint32_t slot) {
+void DueWheel::markDone(std::uint32_t slot, std::int64_t now_s) {
   SlotState& s = state_[slot];
-  s.flags &= ~(kInFlight | kQueued);
+  s.flags = static_cast<std::uint8_t>((s.flags & ~(kInFlight | kQueued)) | kChecked);
   s.due = kNever;
+  seen_[slot] = static_cast<std::int32_t>(now_s - base_s_);
 }
 
 void DueWheel::growRing(std::uint32_t needed_span) {
@@ -92,7 +102,8 @@ void DueWheel::growRing(std::uint32_t needed_span) {
 }
 
 std::size_t DueWheel::memoryBytes() const {
-  std::size_t bytes = state_.capacity() * sizeof(SlotState) + buckets_.capacity() * sizeof(buckets_[0]);
+  std::size_t bytes = state_.capacity() * sizeof(SlotState) + seen_.capacity() * sizeof(std::int32_t) +
+                      buckets_.capacity() * sizeof(buckets_[0]);
   for (const auto& b : buckets_) bytes += b.capacity() * sizeof(std::uint32_t);
   return bytes;
 }

@@ -43,10 +43,17 @@ class DueWheel {
   template <class Fn>
   std::size_t popDue(std::int64_t now_s, Fn&& fn);
 
-  // Queued -> in flight (dispatch), in flight -> idle (result routed; schedule() again).
+  // Queued -> in flight (dispatch), in flight -> idle (result routed at `now_s`; schedule()
+  // again).
   void markInFlight(std::uint32_t slot);
   void clearQueued(std::uint32_t slot);   // queued but dropped before dispatch
-  void markDone(std::uint32_t slot);
+  void markDone(std::uint32_t slot, std::int64_t now_s);
+
+  // Freshness: a target's age is the time since its last completed check, or since it joined
+  // the fleet (markJoined) if it has none yet.
+  void markJoined(std::uint32_t slot, std::int64_t now_s);
+  std::int64_t ageOf(std::uint32_t slot, std::int64_t now_s) const { return now_s - (base_s_ + seen_[slot]); }
+  bool everChecked(std::uint32_t slot) const { return state_[slot].flags & kChecked; }
 
   bool isActive(std::uint32_t slot) const { return state_[slot].flags & kActive; }
   bool isInFlight(std::uint32_t slot) const { return state_[slot].flags & kInFlight; }
@@ -63,7 +70,7 @@ class DueWheel {
   std::size_t memoryBytes() const;
 
  private:
-  static constexpr std::uint8_t kActive = 1, kQueued = 2, kInFlight = 4;
+  static constexpr std::uint8_t kActive = 1, kQueued = 2, kInFlight = 4, kChecked = 8;
   struct SlotState {
     std::uint32_t due = kNever;  // seconds since base_s_
     std::uint8_t flags = 0;
@@ -77,6 +84,7 @@ class DueWheel {
   std::int64_t base_s_;
   std::uint32_t cursor_ = 0;  // next second (since base) to pop
   std::vector<SlotState> state_;
+  std::vector<std::int32_t> seen_;  // seconds since base_s_ (negative: joined before the base)
   std::vector<std::vector<std::uint32_t>> buckets_;  // ring, power-of-two size
   std::uint32_t mask_ = 0;
 };

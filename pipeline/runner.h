@@ -5,10 +5,13 @@
 //   1. merges a fleet snapshot the source delivered, if any;
 //   2. reschedules checks that were routed since the last tick;
 //   3. pops due targets from the wheel into `pending`;
-//   4. unless paused by a result or sink backlog, submits a budget of pending checks
-//      computed from wall-clock time elapsed (so a backlog never leaves in one burst);
-//   5. every few seconds recomputes the token target (the controller), and logs a summary
-//      line every summary interval.
+//   4. unless the DispatchGate holds dispatch (result backlog, side-effect backlog), submits a
+//      budget of pending checks computed from wall-clock time elapsed (so a backlog never
+//      leaves in one burst);
+//   5. measures a slice of the fleet's freshness (FreshnessSampler);
+//   6. every control period (5 s) asks the TokenController for the token target, tells the
+//      source whether it is under pressure (periodic reloads wait), and logs a summary line
+//      every summary interval. pipeline/control.h holds the decisions.
 //
 // Lifecycle: start() → requestStop() stops dispatching → drain() lets in-flight checks
 // finish (bounded by their deadlines), flushes the sinks and notifiers, stops the source.
@@ -25,7 +28,9 @@
 #include <vector>
 
 #include "pipeline/config.h"
+#include "pipeline/control.h"
 #include "pipeline/due_wheel.h"
+#include "pipeline/freshness.h"
 #include "core/event_loop.h"
 #include "pipeline/graph.h"
 #include "core/metrics.h"
@@ -47,8 +52,21 @@ struct RunnerStats {
   std::int64_t completed = 0;
   std::int64_t routed = 0;
   std::int64_t failures = 0;
+  std::int64_t monitor_faults = 0; // checks lost to the monitor's own limits (Unknown)
   std::int64_t stale_results = 0;  // results for targets removed while in flight
+  std::int64_t result_backlog = 0;
+  std::int64_t side_effect_rows = 0;
+  double side_effect_fill = 0;     // the fullest stage's share of its bound
   bool paused = false;
+  std::string pause_cause = "none";
+  std::string control_mode = "steady";
+  bool monitor_pressure = false;
+  // Lateness (dispatch time − due time), seconds, over the last summary interval.
+  double lateness_p50_s = 0, lateness_p99_s = 0, lateness_max_s = 0;
+  // Freshness of the whole fleet (the last full pass of the sampler).
+  double age_p50_s = 0, age_p99_s = 0, age_max_s = 0;
+  std::int64_t stale_targets = 0;
+  std::int64_t never_checked = 0;
 };
 
 class Runner final : private GraphHooks, private TargetListener {
@@ -80,13 +98,18 @@ class Runner final : private GraphHooks, private TargetListener {
   void onRouted(const CheckPtr& check) override;
   void replaceFleet(std::vector<Target> fleet) override;
 
+  // Side effects queued after routing, over every sink and notifier: total rows, and the
+  // fullest stage's share of its own bound.
+  void sideEffects(std::int64_t& rows, double& fill) const;
+
   void scheduleTick();
   void tick(std::int64_t now_ms);
   void applyFleet(std::vector<Target>&& fleet, std::int64_t now_s);
-  void reschedule(const CheckPtr& check, std::int64_t now_s);
-  std::int64_t dispatchBudget(double elapsed_s, const GraphCounters& c) const;
-  void runController(std::int64_t now_ms);
+  void reschedule(const CheckPtr& check, std::int64_t now_ms);
+  void dispatch(std::int64_t budget, std::int64_t now_ms);
+  void runController(std::int64_t now_ms, const GraphCounters& c);
   void publishStats(const GraphCounters& c, std::int64_t now_ms);
+  void countOutcome(const Check& check);
 
   Config config_;
   const StageRegistry& registry_;
@@ -115,10 +138,22 @@ class Runner final : private GraphHooks, private TargetListener {
   std::unique_ptr<EventLoop::Timer> timer_;
   std::mutex tick_mu_;  // a tick and drain()'s final bookkeeping never overlap
 
+  // The control loop (pipeline/control.h) and its period's measurements (tick thread).
+  DispatchGate gate_;
+  PauseCause last_cause_ = PauseCause::kNone;
+  TokenController controller_;
+  ControlMode control_mode_ = ControlMode::kSteady;
+  double period_in_flight_sum_ = 0;
+  std::int64_t period_ticks_ = 0;
+  double period_loop_lag_ms_ = 0;
+  ProbeHealth last_health_;
+  FreshnessSampler freshness_;
+  Histogram& lateness_;
+  Histogram::Snapshot lateness_at_summary_;
+
   // Controller window (written by onRouted on TBB threads).
   std::atomic<std::int64_t> window_success_{0}, window_success_ms_{0}, window_results_{0},
-      window_failures_{0};
-  std::int64_t failure_pressure_until_ms_ = 0;
+      window_failures_{0}, window_monitor_faults_{0};
 
   // Inboxes from other threads.
   std::mutex inbox_mu_;
@@ -127,18 +162,17 @@ class Runner final : private GraphHooks, private TargetListener {
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> started_{false};
-  std::atomic<std::int64_t> failures_{0}, stale_results_{0};
+  std::atomic<bool> monitor_pressure_{false};  // read by reschedule's follow-up rule
+  std::atomic<std::int64_t> failures_{0}, monitor_faults_{0}, stale_results_{0};
 
   mutable std::mutex stats_mu_;
   RunnerStats stats_;
 
-  std::atomic<std::int64_t>& m_dispatched_;
-  std::atomic<std::int64_t>& m_completed_;
-  std::atomic<std::int64_t>& m_in_flight_;
-  std::atomic<std::int64_t>& m_pending_;
-  std::atomic<std::int64_t>& m_tokens_;
-  std::atomic<std::int64_t>& m_targets_;
-  std::atomic<std::int64_t>& m_max_lag_;
+  // Exported metrics (names: Jetmon's streaming set, compat §11.6; catalog in app/).
+  struct Gauges;
+  struct Counters;
+  std::unique_ptr<Gauges> gauges_;
+  std::unique_ptr<Counters> counters_;
 };
 
 // When a failing check's follow-up is due (whole seconds): `retry_interval_s` after the

@@ -6,6 +6,7 @@
 // no socket or database waits) — a sink that writes somewhere queues to its own thread.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,6 +57,16 @@ class ProbeCallback {
   virtual void onProbeDone(CheckPtr check) = 0;
 };
 
+// What a probe knows of its own health, cumulative since it started: losses that are the
+// monitor's doing, never the sites'. The runner's controller reads it every control period
+// and sheds concurrency when they grow (docs/architecture.md "Token target").
+struct ProbeHealth {
+  std::uint64_t lookups = 0;            // DNS queries sent by our resolver
+  std::uint64_t lookup_timeouts = 0;    // of those, answered by nobody in time
+  std::uint64_t resolver_drops = 0;     // datagrams the kernel dropped on our resolver sockets
+  std::uint64_t local_errors = 0;       // checks lost to local resource limits (monitor_fault)
+};
+
 class Probe : public Stage {
  public:
   // Begins the check described by check->request and returns without blocking. The probe
@@ -64,6 +75,8 @@ class Probe : public Stage {
   virtual void start(CheckPtr check, ProbeCallback& done) = 0;
   // Shutdown: stop accepting new work is the runner's job; in-flight checks still complete.
   virtual void stop() {}
+  // Any thread, cheap (reads counters).
+  virtual ProbeHealth health() const { return {}; }
 };
 
 // ---- classify -------------------------------------------------------------------------
@@ -75,6 +88,30 @@ class Classifier : public Stage {
 };
 
 // ---- sink -----------------------------------------------------------------------------
+
+// Work a sink or notifier accepted and has not finished (inside the stage, its writers and
+// their queues), against the stage's own bound. Reaching the bound is pressure that pauses
+// dispatch (DispatchGate), never a loss: a stage never drops work to stay under it.
+struct Backlog {
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;
+  std::int64_t max_rows = 0;   // 0 = no bound in rows (naturally bounded, e.g. by the fleet)
+  std::int64_t max_bytes = 0;  // 0 = no bound in bytes
+  // The fuller of rows/max_rows and bytes/max_bytes (0 when unbounded).
+  double fill() const {
+    double f = 0;
+    if (max_rows > 0) f = static_cast<double>(rows) / static_cast<double>(max_rows);
+    if (max_bytes > 0) f = std::max(f, static_cast<double>(bytes) / static_cast<double>(max_bytes));
+    return f;
+  }
+  Backlog& operator+=(const Backlog& o) {
+    rows += o.rows;
+    bytes += o.bytes;
+    max_rows += o.max_rows;
+    max_bytes += o.max_bytes;
+    return *this;
+  }
+};
 
 class Sink : public Stage {
  public:
@@ -88,8 +125,8 @@ class Sink : public Stage {
   // thread while rescheduling: must be thread-safe and cheap. The incident engine says no
   // for confirmed-down sites and while the monitor itself is the suspect.
   virtual bool allowFollowUp(const Check&) const { return true; }
-  // Queued-but-unwritten work (for the dispatcher's pause rule).
-  virtual std::size_t backlog() const { return 0; }
+  // Queued-but-unfinished work (the dispatcher's pause rule). Any thread, cheap.
+  virtual Backlog backlog() const { return {}; }
   // Shutdown: write everything queued; may block (called on the runner thread).
   virtual void flush() {}
 };
@@ -126,6 +163,8 @@ class Notifier : public Stage {
   // Off the hot path: queue and deliver on the notifier's own thread or the event loop.
   virtual void notify(const StatusChange& change) = 0;
   virtual void flush() {}
+  // Queued-but-undelivered notifications (the dispatcher's pause rule). Any thread, cheap.
+  virtual Backlog backlog() const { return {}; }
 };
 
 }  // namespace tidewatch

@@ -43,7 +43,7 @@ void BM_WheelSchedulePopPerTarget(benchmark::State& state) {
     for (std::int64_t t = 0; t < 285; ++t)
       popped += wheel.popDue(t, [&](std::uint32_t slot, std::int64_t due) {
         wheel.markInFlight(slot);
-        wheel.markDone(slot);
+        wheel.markDone(slot, due);
         wheel.schedule(slot, due + 285);  // the next round: buckets keep their capacity
       });
     benchmark::DoNotOptimize(popped);

@@ -84,7 +84,7 @@ TEST(Wheel, DuplicateQueuedAndInFlightEntriesAreSkipped) {
   pops = 0;
   w.popDue(1006, [&](std::uint32_t, std::int64_t) { ++pops; });
   EXPECT_EQ(pops, 0);
-  w.markDone(1);
+  w.markDone(1, 1007);
   w.schedule(1, 1008);
   w.popDue(1008, [&](std::uint32_t, std::int64_t) { ++pops; });
   EXPECT_EQ(pops, 1);

@@ -13,7 +13,9 @@ Verdict classifyJetmon(const ProbeResult& r) {
   v.probe_safety_blocked = e == ErrorCode::kProbeSafety;
   // IsFailure = not success, or success with an error other than 0 and 7; a probe-safety
   // block is never a failure (the monitor refused to look, the site is not down).
-  v.failure = !v.probe_safety_blocked &&
+  // A monitor fault says nothing about the site: neither success nor failure (Unknown).
+  v.monitor_fault = r.monitor_fault && !v.success;
+  v.failure = !v.probe_safety_blocked && !v.monitor_fault &&
               (!v.success || (e != ErrorCode::kNone && e != ErrorCode::kTlsDeprecated));
 
   if (v.success) v.status_type = StatusType::kSuccess;

@@ -96,7 +96,7 @@ class IncidentSinkImpl final : public IncidentSink {
     return true;
   }
 
-  std::size_t backlog() const override { return static_cast<std::size_t>(executor_.queued()); }
+  Backlog backlog() const override { return {executor_.queued()}; }
 
   void flush() override {
     waitIdle(std::chrono::seconds(30));

@@ -115,7 +115,6 @@ class MysqlHistorySink final : public Sink {
   }
 
   // Bounded and droppable: never a reason to pause dispatch.
-  std::size_t backlog() const override { return 0; }
 
   void flush() override {
     if (!writer_.flush(std::chrono::seconds(o_.shutdown_timeout_s))) {

@@ -36,8 +36,7 @@ class MysqlProjectionSink final : public Sink {
   }
 
   // Coalesced rows are bounded by the fleet size and never block checking, so they are not a
-  // backlog the dispatcher should pause for.
-  std::size_t backlog() const override { return 0; }
+  // backlog the dispatcher should pause for (Sink::backlog() stays empty).
 
   void flush() override {
     if (!writer_.flush(std::chrono::seconds(o_.shutdown_timeout_s))) {

@@ -8,9 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "app/lifecycle.h"
+#include "app/metric_catalog.h"
+#include "core/metrics_export.h"
 #include "io/admin_server.h"
 #include "io/event_loop.h"
 #include "io/net/host_name.h"
+#include "io/statsd_sender.h"
 #include "pipeline/config.h"
 #include "pipeline/runner.h"
 #include "stages/register_all.h"
@@ -53,6 +56,11 @@ bool loadConfig(const std::string& file, Config& out, bool print) {
 }  // namespace
 
 const char* embeddedDemoConfig() { return kDemo; }
+
+int printMetricsDoc() {
+  std::cout << metricCatalog().markdown();
+  return 0;
+}
 
 int printVersion() {
   std::cout << "tidewatch " << TIDEWATCH_VERSION << "\n";
@@ -106,16 +114,20 @@ class Daemon final : public Service {
     runner_ = std::make_unique<Runner>(cfg_, builtinStages(), loop, metrics, &loop);
   }
 
-  // Throws (startup) when admin.listen cannot be served.
+  // Throws (startup) when admin.listen or statsd.address cannot be served.
   void startAdmin(io::AsioEventLoop& loop) {
+    if (!cfg_.statsd.address.empty()) startStatsd(loop);
     if (cfg_.admin.listen.empty()) return;
-    admin_ = std::make_unique<io::AdminServer>(
-        loop.context(), cfg_.admin.listen, [this] { return statusJson(); },
-        [this] {
-          std::ostringstream o;
-          for (const auto& [name, value] : metrics_.snapshot()) o << name << ' ' << value << '\n';
-          return o.str();
-        });
+    std::map<std::string, io::AdminServer::Route> routes;
+    auto json = [this](const io::HttpRequestHead&) { return io::HttpReply{200, "application/json", stateJson()}; };
+    routes["/status"] = json;
+    routes["/api/state"] = json;
+    routes["/metrics"] = [this](const io::HttpRequestHead&) {
+      const ProcessStats process = readProcessStats();
+      return io::HttpReply{200, "text/plain; version=0.0.4", prometheusText(metrics_, metricCatalog(), &process)};
+    };
+    routes["/healthz"] = [](const io::HttpRequestHead&) { return io::HttpReply{200, "text/plain", "ok\n"}; };
+    admin_ = std::make_unique<io::AdminServer>(loop.context(), cfg_.admin.listen, std::move(routes));
     spdlog::info("admin server on {}", cfg_.admin.listen);
   }
 
@@ -137,11 +149,29 @@ class Daemon final : public Service {
     // In-flight checks end by their own deadlines: the longest is the probe timeout.
     bool drained = runner_->drain(std::chrono::seconds(cfg_.probe.default_timeout_s + 5));
     if (admin_) admin_->stop();
+    if (statsd_timer_) statsd_timer_->cancel();
     return drained;
   }
 
  private:
-  std::string statusJson() const {
+  // StatsD: Jetmon's names every statsd.interval_s, on the loop (formatting only; the send
+  // is fire-and-forget UDP).
+  void startStatsd(io::AsioEventLoop& loop) {
+    statsd_ = std::make_unique<io::StatsdSender>(loop.context(), cfg_.statsd.address);
+    statsd_prefix_ = cfg_.statsd.prefix.empty() ? statsdPrefix(cfg_.runtime.host_id) : cfg_.statsd.prefix;
+    statsd_loop_ = &loop;
+    scheduleStatsd();
+    spdlog::info("statsd to {} as {}", cfg_.statsd.address, statsd_prefix_);
+  }
+  void scheduleStatsd() {
+    statsd_timer_ = statsd_loop_->runAfter(std::chrono::seconds(cfg_.statsd.interval_s), [this] {
+      statsd_->send(statsdLines(metrics_, metricCatalog(), statsd_prefix_, statsd_previous_));
+      scheduleStatsd();
+    });
+  }
+
+  // /api/state (and /status): what the runner measured, as JSON.
+  std::string stateJson() const {
     RunnerStats s = runner_->stats();
     nlohmann::json j = {{"version", TIDEWATCH_VERSION},
                         {"host_id", cfg_.runtime.host_id},
@@ -155,9 +185,25 @@ class Daemon final : public Service {
                         {"pending", s.pending},
                         {"tokens", s.token_target},
                         {"token_max", s.token_max},
+                        {"control_mode", s.control_mode},
+                        {"monitor_pressure", s.monitor_pressure},
                         {"max_lag_ms", s.max_lag_ms},
                         {"failures", s.failures},
-                        {"paused", s.paused}};
+                        {"monitor_faults", s.monitor_faults},
+                        {"stale_results", s.stale_results},
+                        {"result_backlog", s.result_backlog},
+                        {"side_effect_rows", s.side_effect_rows},
+                        {"side_effect_fill", s.side_effect_fill},
+                        {"paused", s.paused},
+                        {"pause_cause", s.pause_cause},
+                        {"lateness_p50_s", s.lateness_p50_s},
+                        {"lateness_p99_s", s.lateness_p99_s},
+                        {"lateness_max_s", s.lateness_max_s},
+                        {"age_p50_s", s.age_p50_s},
+                        {"age_p99_s", s.age_p99_s},
+                        {"age_max_s", s.age_max_s},
+                        {"stale_targets", s.stale_targets},
+                        {"never_checked", s.never_checked}};
     return j.dump() + "\n";
   }
 
@@ -166,6 +212,11 @@ class Daemon final : public Service {
   Metrics& metrics_;
   std::unique_ptr<Runner> runner_;
   std::unique_ptr<io::AdminServer> admin_;
+  std::unique_ptr<io::StatsdSender> statsd_;
+  io::AsioEventLoop* statsd_loop_ = nullptr;
+  std::unique_ptr<EventLoop::Timer> statsd_timer_;
+  std::string statsd_prefix_;
+  std::map<std::string, std::int64_t> statsd_previous_;  // loop thread only (one timer)
 };
 
 }  // namespace
@@ -192,7 +243,7 @@ int runDaemon(const RunOptions& options) {
   try {
     daemon->startAdmin(loop);
   } catch (const std::exception& e) {
-    spdlog::error("admin server on {} failed: {}", cfg.admin.listen, e.what());
+    spdlog::error("startup failed: {}", e.what());
     return 2;
   }
   LifecycleOptions lifecycle;

@@ -14,6 +14,8 @@ int runDaemon(const RunOptions& options);
 int validateConfig(const std::string& config);
 int dumpGraph(const std::string& config);
 int printVersion();
+// The metric catalog as the markdown table in docs/operations.md.
+int printMetricsDoc();
 
 // The embedded default used by `tidewatch run` without --config (the simulated demo).
 const char* embeddedDemoConfig();

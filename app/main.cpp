@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   auto* dump = cli.add_subcommand("dump-graph", "print the flow graph as DOT");
   dump->add_option("--config,-c", config, "YAML config (default: embedded demo)");
   auto* version = cli.add_subcommand("version", "print the version");
+  auto* metrics_doc = cli.add_subcommand("metrics-doc", "print every metric as the markdown table of docs/operations.md");
   auto* verifier = cli.add_subcommand("verifier", "run the verifier service (docs/verifier.md)");
   verifier->add_option("--config,-c", config, "YAML config with a verifier: section")->required();
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   if (*validate) return tidewatch::app::validateConfig(config);
   if (*dump) return tidewatch::app::dumpGraph(config);
   if (*version) return tidewatch::app::printVersion();
+  if (*metrics_doc) return tidewatch::app::printMetricsDoc();
   if (*verifier) return tidewatch::app::runVerifier(config);
   return 1;
 }

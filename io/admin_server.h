@@ -1,29 +1,30 @@
 // io::AdminServer: the operators' endpoints on admin.listen (default 127.0.0.1:9190), served
-// by the one small HTTP server (io/http/server.h):
-//   GET /status   JSON from the status callback (runner stats, counters)
-//   GET /metrics  one "name value" line per metric
-//   GET /healthz  "ok"
+// by the one small HTTP server (io/http/server.h). The app registers the routes (GET only):
+// /status and /api/state (JSON), /metrics (Prometheus text), /healthz, and what the dashboard
+// needs. An unknown path is 404, another method 405.
 //
-// Threads: runs on the given io_context; the two callbacks are called on its threads (one
-// per request) and must be thread-safe and quick. Construction throws std::runtime_error
-// naming admin.listen when the address is malformed or cannot be bound (startup only).
+// Threads: runs on the given io_context; route handlers are called on its threads (one per
+// request), must be thread-safe and quick (they format what is already measured), and must
+// not block. Construction throws std::runtime_error naming admin.listen when the address is
+// malformed or cannot be bound (startup only).
 #pragma once
 
 #include <asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
-namespace tidewatch::io {
+#include "io/http/server.h"
 
-class HttpServer;
+namespace tidewatch::io {
 
 class AdminServer {
  public:
-  using Handler = std::function<std::string()>;
-  AdminServer(asio::io_context& io, const std::string& listen, Handler status_json,
-              Handler metrics_text);
+  // Gets the request head (path, query in `target`, headers) and answers it.
+  using Route = std::function<HttpReply(const HttpRequestHead&)>;
+  AdminServer(asio::io_context& io, const std::string& listen, std::map<std::string, Route> routes);
   ~AdminServer();
   std::uint16_t port() const;
   void stop();

@@ -163,4 +163,66 @@ TEST(App, RunRefusesAnInvalidConfigWithExitTwo) {
   EXPECT_NE(o.output.find("pipeline.source.type"), std::string::npos) << o.output;
 }
 
+std::string shell(const std::string& cmd, int* rc = nullptr) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const int status = pclose(f);
+  if (rc) *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+// /metrics of a running daemon is valid Prometheus text (promtool check metrics) with the
+// families operators need, every one documented in the catalog; /api/state is JSON.
+TEST(App, MetricsPassPromtoolAndCarryTheFreshnessAndControlFamilies) {
+  const int port = 20000 + static_cast<int>(::getpid() % 20000);
+  const std::string yaml = std::string(R"(
+pipeline:
+  source: {type: source.generated, count: 2000, interval_s: 2}
+  probe: {type: probe.simulated, latency: {ms: 20}, failure_rate: 0.05, timeout_rate: 0.01, timeout_ms: 200}
+  sink: {type: sink.null}
+scheduler: {summary_interval_s: 1}
+admin: {listen: "127.0.0.1:)") + std::to_string(port) + "\"}\n";
+  std::string metrics, state, check;
+  int promtool_rc = -1;
+  Outcome o = run({"run", "--config", tempFile("metrics.yaml", yaml)}, [&](pid_t pid) {
+    std::this_thread::sleep_for(4s);  // checks done and a freshness pass complete
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    metrics = shell("curl -sf " + base + "/metrics");
+    state = shell("curl -sf " + base + "/api/state");
+    std::ofstream(::testing::TempDir() + "/scrape.txt") << metrics;
+    check = shell("promtool check metrics < " + ::testing::TempDir() + "/scrape.txt 2>&1", &promtool_rc);
+    kill(pid, SIGTERM);
+  });
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  ASSERT_FALSE(metrics.empty()) << o.output;
+  EXPECT_EQ(promtool_rc, 0) << check;
+  EXPECT_EQ(check, "") << check;
+  for (const char* family :
+       {"# TYPE tidewatch_checks_total counter", "tidewatch_checks_total{outcome=\"success\",error_code=\"0\"}",
+        "# TYPE tidewatch_lateness_seconds histogram", "tidewatch_lateness_seconds_bucket{le=\"0.1\"}",
+        "# TYPE tidewatch_check_phase_seconds histogram", "tidewatch_check_phase_seconds_bucket{phase=\"total\"",
+        "# TYPE tidewatch_target_age_seconds summary", "tidewatch_target_age_seconds{quantile=\"0.99\"}",
+        "tidewatch_stale_targets ", "tidewatch_tokens_target ", "tidewatch_in_flight_checks ",
+        "tidewatch_pending_checks ", "tidewatch_result_backlog_checks ", "tidewatch_side_effect_backlog_rows ",
+        "tidewatch_dispatch_pauses_total{cause=\"side_effect_backlog\"}", "tidewatch_control_mode{mode=\"steady\"}",
+        "tidewatch_monitor_faults_total ", "process_cpu_seconds_total ", "process_resident_memory_bytes ",
+        "process_open_fds "}) {
+    EXPECT_NE(metrics.find(family), std::string::npos) << family;
+  }
+  EXPECT_EQ(metrics.find("Undocumented metric"), std::string::npos) << "a metric without a catalog entry";
+  EXPECT_NE(state.find("\"age_p99_s\""), std::string::npos) << state;
+  EXPECT_NE(state.find("\"control_mode\""), std::string::npos) << state;
+}
+
+TEST(App, MetricsDocPrintsTheCatalog) {
+  Outcome o = run({"metrics-doc"});
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_NE(o.output.find("| `tidewatch_lateness_seconds` | `scheduler.lateness` | histogram |"), std::string::npos)
+      << o.output.substr(0, 2000);
+}
+
 }  // namespace

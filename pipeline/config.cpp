@@ -109,6 +109,7 @@ void parseScheduler(ConfigMap m, SchedulerConfig& s) {
   s.num_of_checks = static_cast<int>(m.getSize("num_of_checks", 3));
   s.tick_ms = static_cast<int>(m.getSize("tick_ms", 100));
   s.summary_interval_s = static_cast<int>(m.getSize("summary_interval_s", 60));
+  s.prefetch_s = m.has("prefetch_s") ? static_cast<int>(m.getInt("prefetch_s", 30, 0, 600)) : 30;
   if (s.tick_ms > 1000) m.diagnostics().error(m.pathOf("tick_ms"), "must be at most 1000");
   if (s.num_of_checks > 100) m.diagnostics().error(m.pathOf("num_of_checks"), "must be at most 100");
   m.finish();

@@ -98,6 +98,7 @@ struct SchedulerConfig {
   int num_of_checks = 3;       // NUM_OF_CHECKS: consecutive local failures before escalation
   int tick_ms = 100;           // dispatcher timer period
   int summary_interval_s = 60; // one summary log line per interval
+  int prefetch_s = 30;         // tell the probe about checks due this far ahead (0 = never)
 };
 
 struct TokensConfig {

@@ -43,6 +43,11 @@ class DueWheel {
   template <class Fn>
   std::size_t popDue(std::int64_t now_s, Fn&& fn);
 
+  // Calls fn(slot) for every live entry due exactly at `second` (not yet popped), without
+  // changing anything: a look ahead (prefetch). Seconds already popped visit nothing.
+  template <class Fn>
+  void forEachDueAt(std::int64_t second, Fn&& fn) const;
+
   // Queued -> in flight (dispatch), in flight -> idle (result routed at `now_s`; schedule()
   // again).
   void markInFlight(std::uint32_t slot);
@@ -107,6 +112,17 @@ std::size_t DueWheel::popDue(std::int64_t now_s, Fn&& fn) {
     ++cursor_;
   }
   return popped;
+}
+
+template <class Fn>
+void DueWheel::forEachDueAt(std::int64_t second, Fn&& fn) const {
+  if (second < base_s_ + cursor_) return;
+  const auto rel = static_cast<std::uint64_t>(second - base_s_);
+  if (rel - cursor_ >= buckets_.size()) return;  // beyond the ring: nothing is due there yet
+  for (std::uint32_t slot : buckets_[rel & mask_]) {
+    const SlotState& s = state_[slot];
+    if (s.due == rel && (s.flags & (kActive | kQueued | kInFlight)) == kActive) fn(slot);
+  }
 }
 
 }  // namespace tidewatch

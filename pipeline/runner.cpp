@@ -214,6 +214,18 @@ void Runner::dispatch(std::int64_t budget, std::int64_t now_ms) {
   }
 }
 
+void Runner::prefetch(std::int64_t now_s) {
+  const int ahead = config_.scheduler.prefetch_s;
+  if (ahead <= 0) return;
+  // Each wheel second is announced once, `ahead` seconds before it is due; a check scheduled
+  // later than that into an announced second (a follow-up, a reload) is simply not prefetched.
+  const std::int64_t until = now_s + ahead;
+  std::int64_t second = std::max(prefetched_until_s_ + 1, now_s + 1);
+  for (; second <= until; ++second)
+    wheel_.forEachDueAt(second, [&](std::uint32_t slot) { probe_->prefetch(*table_.at(slot), second); });
+  prefetched_until_s_ = until;
+}
+
 void Runner::tick(std::int64_t now_ms) {
   std::lock_guard tick_lock(tick_mu_);
   const std::int64_t now_s = now_ms / 1000;
@@ -267,6 +279,7 @@ void Runner::tick(std::int64_t now_ms) {
     if (budget < b.pending) counters_->budget_limited->fetch_add(1, std::memory_order_relaxed);
   }
   dispatch(budget, now_ms);
+  prefetch(now_s);
 
   const auto slice = static_cast<std::uint32_t>(std::max<std::int64_t>(
       1024, static_cast<std::int64_t>(wheel_.slotCount()) * config_.scheduler.tick_ms / kFreshnessPassMs + 1));

@@ -107,6 +107,7 @@ class Runner final : private GraphHooks, private TargetListener {
   void applyFleet(std::vector<Target>&& fleet, std::int64_t now_s);
   void reschedule(const CheckPtr& check, std::int64_t now_ms);
   void dispatch(std::int64_t budget, std::int64_t now_ms);
+  void prefetch(std::int64_t now_s);
   void runController(std::int64_t now_ms, const GraphCounters& c);
   void publishStats(const GraphCounters& c, std::int64_t now_ms);
   void countOutcome(const Check& check);
@@ -130,6 +131,7 @@ class Runner final : private GraphHooks, private TargetListener {
   std::deque<Pending> pending_;
   std::uint64_t seq_ = 0;
   std::int64_t last_tick_ms_ = 0;
+  std::int64_t prefetched_until_s_ = 0;  // wheel seconds already announced to the probe
   std::int64_t last_controller_ms_ = 0;
   std::int64_t last_summary_ms_ = 0;
   std::int64_t summary_completed_ = 0;

@@ -77,6 +77,10 @@ class Probe : public Stage {
   virtual void stop() {}
   // Any thread, cheap (reads counters).
   virtual ProbeHealth health() const { return {}; }
+  // The target will be due at `due_s`, about scheduler.prefetch_s from now: the probe may
+  // prepare (resolve its name ahead, so that DNS leaves the check's critical path). Called on
+  // the dispatcher's thread once per scheduled check; must not block and must be cheap.
+  virtual void prefetch(const Target& target, std::int64_t due_s) {}
 };
 
 // ---- classify -------------------------------------------------------------------------

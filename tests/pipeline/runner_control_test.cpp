@@ -5,8 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <set>
 #include <thread>
 
+#include "core/text.h"
 #include "io/event_loop.h"
 #include "pipeline/runner.h"
 #include "tests/pipeline/test_stages.h"
@@ -163,6 +166,75 @@ admin: {listen: ""}
   EXPECT_NE(runner.summaryLine().find("age_p99="), std::string::npos);
   ASSERT_TRUE(runner.drain(3s));
   loop.stop();
+}
+
+}  // namespace
+}  // namespace tidewatch
+
+namespace tidewatch {
+namespace {
+
+// A probe that succeeds at once and records what it was told to prefetch.
+struct PrefetchRecordingProbe final : Probe {
+  explicit PrefetchRecordingProbe(EventLoop& l) : loop(l) {}
+  void start(CheckPtr check, ProbeCallback& done) override {
+    check->result.http_code = 200;
+    loop.post([check, &done] { done.onProbeDone(check); });
+  }
+  void prefetch(const Target& t, std::int64_t due_s) override {
+    std::lock_guard lock(mu);
+    announced.emplace_back(t.id, due_s);
+  }
+  EventLoop& loop;
+  std::mutex mu;
+  std::vector<std::pair<std::uint64_t, std::int64_t>> announced;
+};
+PrefetchRecordingProbe* g_probe = nullptr;
+
+TEST(RunnerControl, ProbesHearOfEachCheckPrefetchSecondsBeforeItIsDue) {
+  StageRegistry registry;
+  testing::registerPipelineTestStages(registry);
+  registry.add({StageKind::kProbe, "probe.recording", "test", [](ConfigMap&) { return std::any(); },
+                [](const std::any&, StageContext& ctx) -> std::unique_ptr<Stage> {
+                  auto p = std::make_unique<PrefetchRecordingProbe>(ctx.loop);
+                  g_probe = p.get();
+                  return p;
+                }});
+  io::AsioEventLoop loop(1);
+  loop.start();
+  Metrics metrics;
+  ConfigDiagnostics diag;
+  Config cfg = parseConfigString(R"(
+pipeline:
+  source: {type: source.generated, count: 3000, interval_s: 60}
+  probe: {type: probe.recording}
+  sink: {type: sink.null}
+scheduler: {summary_interval_s: 3600, prefetch_s: 5}
+admin: {listen: ""}
+)", registry, diag);
+  ASSERT_TRUE(diag.ok()) << diag.firstError();
+  Runner runner(cfg, registry, loop, metrics);
+  const std::int64_t start_s = unixNowMs() / 1000;
+  runner.start();
+  std::this_thread::sleep_for(3500ms);
+  std::vector<std::pair<std::uint64_t, std::int64_t>> seen;
+  {
+    std::lock_guard lock(g_probe->mu);
+    seen = g_probe->announced;
+  }
+  ASSERT_TRUE(runner.drain(3s));
+  loop.stop();
+  // 3 000 sites on a 57 s cadence: ~53 per second; by now about 3.5 + 5 seconds' worth.
+  EXPECT_GT(seen.size(), 300u);
+  EXPECT_LT(seen.size(), 700u);
+  std::set<std::uint64_t> ids;
+  for (const auto& [id, due] : seen) {
+    EXPECT_TRUE(ids.insert(id).second) << "announced twice: " << id;
+    EXPECT_GT(due, start_s) << "never a second already due";
+    EXPECT_LE(due, start_s + 3 + 5 + 1) << "at most prefetch_s ahead";
+    const std::uint32_t cadence = DueWheel::cadenceFor(60);
+    EXPECT_EQ(due % cadence, DueWheel::phaseFor(id, cadence)) << "the check's own due second";
+  }
 }
 
 }  // namespace

@@ -406,9 +406,11 @@ class Rung:
 
     # -- preflight (scenarios.md §7.2 step 4) ----------------------------------------------
     def preflight(self):
-        ids = sorted({1, max(1, self.n // 2), self.n})
-        if self.s.https == "mix":
-            ids += [i for i in range(1, 200) if not is_https(self.s, i)][:1] + [i for i in range(1, 200) if is_https(self.s, i)][:1]
+        ids = {1, max(1, self.n // 2), self.n}
+        if self.s.https == "mix":  # one site of each scheme at least
+            ids |= {next(i for i in range(1, self.n + 1) if not is_https(self.s, i)),
+                    next(i for i in range(1, self.n + 1) if is_https(self.s, i))}
+        ids = sorted(ids)
         result = []
         for i in ids:
             name = nginx_fleet.host_name(i)
@@ -616,6 +618,15 @@ class Rung:
             f.write(json.dumps(sample) + "\n")
         return h
 
+    def fixture_tls(self):
+        if not (self.control and self.https_port):
+            return None
+        st = fetch(f"{self.control}/stats", timeout=5)
+        try:
+            return json.loads(st).get("https") if st else None
+        except ValueError:
+            return None
+
     def udp_owners(self):
         out = {}
         for role, pids in self.roles().items():
@@ -711,9 +722,10 @@ class Rung:
                 with open(f"{self.out}/fixture-stats.json", "w") as f:
                     f.write(st)
                 https = json.loads(st).get("https")
-                if https:
-                    self.run["tls_handshakes"] = {"resumed": https.get("tls_resumed"), "full": https.get("tls_full"),
-                                                  "failed": https.get("tls_failed"), "source": "fixture /stats (whole run, wrk included)"}
+                if https and self.tls_before:
+                    self.run["tls_handshakes"] = {
+                        k: https.get(f"tls_{k}", 0) - self.tls_before.get(f"tls_{k}", 0) for k in ("resumed", "full", "failed")}
+                    self.run["tls_handshakes"]["source"] = "fixture /stats, from tidewatch's start to the window end"
         m = fetch(f"{self.admin}/metrics", timeout=5)
         if m:
             with open(f"{self.out}/metrics/metrics-end.txt", "w") as f:
@@ -816,6 +828,7 @@ class Rung:
             plan = self.replay_plan()
             self.calibrate()
             self.udp_before = procs.udp_snmp()
+            self.tls_before = self.fixture_tls()
             if self.control:
                 fetch(f"{self.control}/observer/reset", data=json.dumps(
                     {"check_interval_seconds": self.interval, "active_count": self.n}).encode(), timeout=30)

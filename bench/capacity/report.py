@@ -306,8 +306,16 @@ def analyze(out):
                                                   for s in samples)
                                        for role in sorted({r for s in samples for r in (s.get("udp_sockets") or {})})}}
 
-    # TLS resumption (fixture /stats or nginx $ssl_session_reused).
+    # TLS resumption (fixture /stats or nginx $ssl_session_reused), in total and per minute.
     fig["tls"] = run.get("tls_handshakes")
+    tls_pts = [(s["t"], s["fixture_tls"]) for s in samples if s.get("fixture_tls")]
+    if fig["tls"] is not None and len(tls_pts) >= 2:
+        per_minute = collections.defaultdict(lambda: {"resumed": 0, "full": 0})
+        for (ta, a), (tb, b) in zip(tls_pts, tls_pts[1:]):
+            m = per_minute[int(tb // 60)]
+            m["resumed"] += (b.get("tls_resumed") or 0) - (a.get("tls_resumed") or 0)
+            m["full"] += (b.get("tls_full") or 0) - (a.get("tls_full") or 0)
+        fig["tls"] = dict(fig["tls"], per_minute=[dict(v, minute=k) for k, v in sorted(per_minute.items())])
 
     # Failures, replay.
     replay_hosts = set(run.get("replay_hosts") or [])
@@ -588,6 +596,7 @@ def _rung_md(out, fig, run, pics, heading="#"):
     L.append("")
     t, c, w = fig["tidewatch"], fig["control"], fig["wrk"] or {}
     plain = w.get("plain") or {}
+    https_w = w.get("https") or {}
     L.append("| Figure | Value |")
     L.append("|---|---|")
     rows = [
@@ -597,6 +606,9 @@ def _rung_md(out, fig, run, pics, heading="#"):
         ("wrk CPU per `Connection: close` request (client / server)",
          f"{_cell(plain.get('client_cpu_us_per_request'))} / {_cell(plain.get('server_cpu_us_per_request'))} µs "
          f"({_cell(plain.get('requests_per_s'), 0)} req/s)"),
+        ("wrk HTTPS CPU per request, full handshakes (client / server)",
+         f"{_cell(https_w.get('client_cpu_us_per_request'))} / {_cell(https_w.get('server_cpu_us_per_request'))} µs "
+         f"({_cell(https_w.get('requests_per_s'), 0)} req/s)" if https_w else "not run (plain fleet)"),
         ("ratio tidewatch / wrk (window / steady)", f"{_cell(t.get('ratio_to_wrk'), 2)} / {_cell(t.get('steady_ratio_to_wrk'), 2)}"),
         ("monitor + mariadbd + verifier CPU per check", f"{_cell(t.get('product_cpu_us_per_check'))} µs"),
         ("tidewatch RSS max / per site", f"{_cell((t.get('rss_bytes_max') or 0) / 1048576)} MiB / {_cell(t.get('rss_bytes_per_site'))} B"),
@@ -610,7 +622,11 @@ def _rung_md(out, fig, run, pics, heading="#"):
         ("UDP RcvbufErrors (machine, window); per socket owner max", f"{_cell(fig['udp']['rcvbuf_errors'])}; {fig['udp']['socket_drops_max']}"),
     ]
     if fig.get("tls"):
-        rows.append(("TLS handshakes resumed / full", f"{fig['tls']}"))
+        tl = fig["tls"]
+        pm = "; ".join(f"{m['minute']}: {m.get('resumed', m.get('tls_resumed', 0))}/{m.get('full', m.get('tls_full', 0))}"
+                       for m in tl.get("per_minute", []))
+        rows.append(("TLS handshakes resumed / full (failed) — per minute", f"{_cell(tl.get('resumed'))} / {_cell(tl.get('full'))} "
+                     f"({_cell(tl.get('failed'))}), {tl.get('source')} — {pm}"))
     if c["status_keys_missing"]:
         rows.append(("/status keys missing (gates on them are n/a)", ", ".join(c["status_keys_missing"])))
     if c["status_keys_from_summary_line"]:
@@ -621,7 +637,7 @@ def _rung_md(out, fig, run, pics, heading="#"):
     L.append("| Process | CPU (cores, avg) | RSS max (MiB) | FDs max | threads max |")
     L.append("|---|---|---|---|---|")
     for role, p in fig["processes"].items():
-        L.append(f"| {role} | {_cell(p['cpu_cores_avg'], 3)} | {_cell(p['rss_mb_max'])} | {_cell(p['fds_max'])} | {_cell(p['threads_max'])} |")
+        L.append(f"| {role} | {_cell(p['cpu_cores_avg'], 3)} | {_cell(p['rss_mb_max'], 1)} | {_cell(p['fds_max'])} | {_cell(p['threads_max'])} |")
     L.append("")
     o = fig["observer"]
     if o:

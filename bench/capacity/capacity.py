@@ -287,7 +287,6 @@ class Rung:
         self.s, self.n, self.out = settings, n, out
         self.interval = settings.interval
         self.window = settings.window()
-        self.work = tempfile.mkdtemp(prefix=f"twcap-n{n}-", dir="/tmp")
         self.fixture = self.aux = self.nginx = self.tw = self.verifier = None
         self.db_dir = self.sock = self.mariadbd_pid = None
         self.cgroup = None
@@ -299,6 +298,7 @@ class Rung:
         for b in (self.fixture_bin, self.tw_bin):
             if not os.access(b, os.X_OK):
                 raise SystemExit(f"missing {b}: build first (scripts/build)")
+        self.work = tempfile.mkdtemp(prefix=f"twcap-n{n}-", dir="/tmp")
 
     # -- fleet ----------------------------------------------------------------------------
     def start_fleet(self):
@@ -562,6 +562,9 @@ class Rung:
         s = self.s
         if s.fixture != "tidewatch":
             self.run["replay_note"] = "not injected: replay failures exist only with the tidewatch fixture (FIXTURE=nginx)"
+            return None
+        if self.n < 25:
+            self.run["replay_note"] = "not injected: the replay needs at least 25 sites"
             return None
         if self.window < s.replay_offset + s.replay_duration + 1:
             self.run["replay_note"] = (f"not injected: the window ({self.window} s) is shorter than REPLAY_OFFSET + "
@@ -848,21 +851,25 @@ class Rung:
         return fig
 
     def cleanup(self):
-        # Order: nothing measured may outlive the harness, and a stopped mariadbd must be
-        # resumed before it can be told to stop.
-        procs.stop(self.tw, timeout=60)
-        self.tw = None
-        if self.cgroup:
-            try:
-                self.cgroup.remove()
-            except OSError as e:
-                log(f"cgroup cleanup: {e}")
-        procs.stop(self.verifier)
+        # Order: undo the disturbances first (a stopped mariadbd holds tidewatch's shutdown:
+        # it logs "drained" and then waits on its database sessions), then stop what measures,
+        # then what is measured. Nothing may outlive the harness.
+        if self.tw is not None:
+            log("cleaning up")
         if self.mariadbd_pid and self.stopped_db:
             try:
                 os.kill(self.mariadbd_pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+            self.stopped_db = False
+        if self.cgroup:
+            try:
+                self.cgroup.remove()
+            except OSError as e:
+                log(f"cgroup cleanup: {e}")
+        procs.stop(self.tw, timeout=60)
+        self.tw = None
+        procs.stop(self.verifier)
         if self.db_dir:
             subprocess.run([os.path.join(ROOT, "scripts", "mariadb-private"), "stop", self.db_dir],
                            capture_output=True, timeout=120)

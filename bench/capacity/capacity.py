@@ -94,6 +94,8 @@ class Settings:
             bad(f"HTTPS must be 0, 1 or mix (got {self.https!r})")
         if not 0 < self.https_percent < 100 and self.https == "mix":
             bad("HTTPS_PERCENT must be 1..99")
+        if self.ttl_mix is not None and not re.fullmatch(r"\d+:\d+(,\d+:\d+)*", self.ttl_mix):
+            bad(f"DNS_TTL_MIX must be TTL:WEIGHT,... (got {self.ttl_mix!r})")
         if self.mode not in ("none", "stall", "starve"):
             bad(f"MODE must be none, stall or starve (got {self.mode!r})")
         if self.mode == "stall" and self.stack != "full":
@@ -842,6 +844,9 @@ class Rung:
                 self.run["replay_start_epoch"] = time.time()
             self.window_loop()
             self.collect()
+        except Exception as e:
+            self.run["setup_error"] = f"{type(e).__name__}: {e}"
+            raise
         finally:
             self.cleanup()
             with open(f"{self.out}/run.json", "w") as f:
@@ -946,8 +951,8 @@ def main(argv):
         dirs.append(d)
         try:
             fig = Rung(s, n, d).execute()
-        except (RuntimeError, subprocess.SubprocessError) as e:
-            log(f"rung {n}: setup failed: {e}")
+        except Exception as e:  # a broken rung is a failed rung; SIGTERM/Ctrl-C still end the ladder
+            log(f"rung {n} failed to run: {type(e).__name__}: {e}")
             fig = {"pass": False}
         report.render_ladder(root, dirs)
         ok = ok and fig["pass"]

@@ -184,7 +184,7 @@ def analyze(out):
     actions = run.get("actions", [])
     window_end = samples[-1]["t"] if samples else 0
     fig = {"sites": n, "interval_s": interval, "cadence_s": cadence(interval), "window_s": run.get("window_s"),
-           "setup": run.get("setup"), "early_exit": run.get("early_exit")}
+           "setup": run.get("setup"), "early_exit": run.get("early_exit"), "setup_error": run.get("setup_error")}
 
     # Per-process CPU (cores) over the window, RSS and FD peaks.
     roles = sorted({r for s in samples for r in (s.get("procs") or {})})
@@ -400,7 +400,8 @@ def analyze(out):
 
     fig["gates"] = gates(fig, obs, run, slack)
     evaluated = [g for g in fig["gates"].values() if g["ok"] is not None]
-    fig["pass"] = bool(evaluated) and all(g["ok"] for g in evaluated) and not run.get("early_exit")
+    fig["pass"] = (bool(evaluated) and all(g["ok"] for g in evaluated) and not run.get("early_exit")
+                   and not run.get("setup_error"))
     fig["observer"] = {k: obs.get(k) for k in ("source", "expected_sites", "observed_sites", "never_seen_sites",
                                                "stale_sites", "coverage_percent", "total_requests",
                                                "requests_per_second", "expected_request_ratio",
@@ -588,6 +589,8 @@ def _rung_md(out, fig, run, pics, heading="#"):
         L.append(f"- {note}")
     if fig.get("early_exit"):
         L.append(f"- **tidewatch exited early**: {fig['early_exit']}")
+    if fig.get("setup_error"):
+        L.append(f"- **the rung did not complete**: {fig['setup_error']}")
     L.append("")
     L.append("| Gate | Value | Limit | Result |")
     L.append("|---|---|---|---|")
@@ -698,8 +701,9 @@ def render_ladder(root, rung_dirs):
         if os.path.exists(f"{d}/run.json"):
             try:
                 figs.append((d, render_rung(d)))
-            except (OSError, ValueError, KeyError) as e:
-                figs.append((d, {"sites": None, "error": str(e)}))
+            except Exception as e:  # one unreadable rung must not hide the others
+                run = _load(f"{d}/run.json") or {}
+                figs.append((d, {"sites": run.get("sites"), "error": run.get("setup_error") or f"{type(e).__name__}: {e}"}))
     L = ["# Capacity ladder", ""]
     first = _load(f"{rung_dirs[0]}/run.json") if rung_dirs else None
     if first:
@@ -713,9 +717,11 @@ def render_ladder(root, rung_dirs):
     last_clean = first_problem = None
     for d, f in figs:
         if f.get("error"):
-            L.append(f"| {os.path.basename(d)} | error | {f['error']} |||||||||| ")
+            L.append(f"| {_cell(f.get('sites'))} | error | {f['error']} | | | | | | | | | |")
             continue
         failed = [k for k, g in f["gates"].items() if g["ok"] is False]
+        if f.get("setup_error") or f.get("early_exit"):
+            failed.insert(0, f"did not complete: {f.get('setup_error') or f.get('early_exit')}")
         t, c = f["tidewatch"], f["control"]
         plain = (f["wrk"] or {}).get("plain") or {}
         L.append(f"| [{f['sites']:,}]({os.path.relpath(d, root)}/capacity.md) | {'pass' if f['pass'] else '**fail**'} | "

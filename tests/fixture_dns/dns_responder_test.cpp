@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "tests/fixture_dns/dns_test_util.h"
 
 namespace tidewatch::fixture::dns {
@@ -277,6 +279,58 @@ TEST_F(DnsResponder, FormErrAndNotImpAreAnswered) {
   auto stats = r_.stats();
   EXPECT_EQ(stats["rcode"]["FORMERR"], 1);
   EXPECT_EQ(stats["rcode"]["NOTIMP"], 1);
+}
+
+TEST(DnsTtlMix, EachFleetHostGetsAStableTtlFromTheMixInProportion) {
+  DnsServerConfig c;
+  c.fleet.count = 20000;
+  c.ttl_seconds = 42;
+  c.ttl_mix = parseTtlMix("60:1,300:8,3600:1");
+  c.extra_hosts = {{"www.fleet.test", "127.0.0.9"}};
+  Responder r(c);
+  auto ttlOf = [&r](const std::string& name, std::uint16_t qtype = kA) {
+    std::vector<std::uint8_t> out(4096);
+    Decision d = r.respond(makeQuery(name, {.qtype = qtype}), out, Transport::Udp, Clock::now());
+    out.resize(d.length);
+    Response resp = decode(out).value();
+    const auto& rrs = resp.answer.empty() ? resp.authority : resp.answer;
+    return rrs.empty() ? 0u : rrs[0].ttl;
+  };
+  std::map<std::uint32_t, int> seen;
+  for (std::uint32_t id = 1; id <= 20000; ++id) ++seen[ttlOf(fleetHostName(c.fleet, id))];
+  ASSERT_EQ(seen.size(), 3u);  // only the TTLs of the mix
+  EXPECT_NEAR(seen[300] / 20000.0, 0.8, 0.02);
+  EXPECT_NEAR(seen[60] / 20000.0, 0.1, 0.02);
+  EXPECT_NEAR(seen[3600] / 20000.0, 0.1, 0.02);
+  // A host keeps its TTL from query to query, and a second responder (ns2) agrees.
+  Responder ns2(c);
+  for (std::uint32_t id : {1u, 2u, 777u, 19999u}) {
+    const std::string name = fleetHostName(c.fleet, id);
+    EXPECT_EQ(ttlOf(name), ttlOf(name));
+    std::vector<std::uint8_t> out(4096);
+    Decision d = ns2.respond(makeQuery(name, {}), out, Transport::Udp, Clock::now());
+    out.resize(d.length);
+    EXPECT_EQ(decode(out).value().answer.at(0).ttl, ttlOf(name)) << name;
+  }
+  // Everything that is not a fleet host's address keeps the plain TTL.
+  EXPECT_EQ(ttlOf("www.fleet.test"), 42u);
+  EXPECT_EQ(ttlOf("site-0000042.fleet.test", kAaaa), 42u);  // NODATA: the SOA's TTL
+}
+
+TEST(DnsTtlMix, ParsesSharesAndRejectsBadSpecs) {
+  const auto shares = parseTtlMix("60:5,300:60,3600:10");
+  ASSERT_EQ(shares.size(), 3u);
+  EXPECT_EQ(shares[0].ttl_seconds, 60u);
+  EXPECT_EQ(shares[1].weight, 60u);
+  EXPECT_EQ(shares[2].ttl_seconds, 3600u);
+  for (const char* bad : {"", "300", "300:", ":5", "0:5", "300:0", "60:5,", "x:1", "700000:1", "60:-1"}) {
+    try {
+      parseTtlMix(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("dns ttl mix"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(DnsFailureJson, RoundTripsAndRejectsBadInput) {

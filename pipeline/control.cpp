@@ -159,11 +159,18 @@ ControlDecision TokenController::update(const ControlSample& s, std::int64_t cur
   }
 
   if (monitorPressure(s.now_ms)) {
-    // Shed a quarter per period; what we shed is not probed back until the pressure is gone.
+    // Shed a quarter per period, down to the concurrency the current throughput uses at its
+    // observed latency: the headroom goes (it is what bursts), the throughput stays. Below that
+    // shedding would only cut the rate, and when the pressure comes from outside (other
+    // processes starving the machine) it would not relieve anything. What we shed is not
+    // probed back until the pressure is gone.
     trial_ = {};
     ceiling_ = std::min(ceiling(s.now_ms) > 0 ? ceiling_ : cur, cur);
     ceiling_until_ms_ = monitor_pressure_until_ms_ + kLimitHoldMs;
-    return {clampTarget(cur - std::max<std::int64_t>(cur / 4, 1), kFloor), ControlMode::kMonitorPressure};
+    const double in_use = latency > 0 ? x * latency : s.mean_in_flight;
+    const auto keep = std::max<std::int64_t>(kFloor, static_cast<std::int64_t>(std::ceil(in_use)) + 1);
+    const std::int64_t shed = std::max(keep, cur - std::max<std::int64_t>(cur / 4, 1));
+    return {clampTarget(std::min(cur, shed), kFloor), ControlMode::kMonitorPressure};
   }
   // A sample that covers three periods or more was taken by a starved loop: its rates are
   // averages over a stall. Change nothing on it.

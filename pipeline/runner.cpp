@@ -115,6 +115,7 @@ void Runner::onRouted(const CheckPtr& check) {
 
 void Runner::scheduleTick() {
   if (stopping_.load()) return;
+  timer_armed_ms_ = unixNowMs();
   timer_ = loop_.runAfter(std::chrono::milliseconds(config_.scheduler.tick_ms), [this] {
     if (stopping_.load()) return;
     tick(unixNowMs());
@@ -256,8 +257,10 @@ void Runner::tick(std::int64_t now_ms) {
   const PauseCause cause = gate_.evaluate(gate);
 
   const double elapsed_ms = static_cast<double>(now_ms - last_tick_ms_);
-  // The tick is a timer on the event loop: how late it fires is the loop's lag.
-  period_loop_lag_ms_ = std::max(period_loop_lag_ms_, elapsed_ms - config_.scheduler.tick_ms);
+  // The tick is a timer on the event loop: how late it fires after it was set is the loop's
+  // lag (the tick's own work is not: a long tick is measured by its budget, not here).
+  period_loop_lag_ms_ = std::max(
+      period_loop_lag_ms_, static_cast<double>(now_ms - timer_armed_ms_ - config_.scheduler.tick_ms));
   period_in_flight_sum_ += static_cast<double>(c.in_flight);
   ++period_ticks_;
   counters_->paused(cause, last_cause_, static_cast<std::int64_t>(elapsed_ms));

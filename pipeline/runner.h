@@ -148,6 +148,7 @@ class Runner final : private GraphHooks, private TargetListener {
   double period_in_flight_sum_ = 0;
   std::int64_t period_ticks_ = 0;
   double period_loop_lag_ms_ = 0;
+  std::int64_t timer_armed_ms_ = 0;  // when the next tick's timer was set
   ProbeHealth last_health_;
   FreshnessSampler freshness_;
   Histogram& lateness_;

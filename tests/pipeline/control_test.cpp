@@ -187,6 +187,27 @@ TEST(TokenController, OurOwnLossesShedConcurrencyUntilTheyStop) {
   EXPECT_LT(shed, 4000 / 4);
 }
 
+TEST(TokenController, PressureFromOutsideNeverCutsTheThroughputItCarries) {
+  // Other processes starve the machine: the event loop is 400 ms late every period. Shedding
+  // takes the headroom away, but never the concurrency the fleet's rate uses.
+  TokenController c({kHardMax, 0, 10});
+  Plant plant{3509, 1e9, 0.1};
+  prime(c, plant);
+  std::int64_t target = 1756;
+  std::vector<double> x;
+  for (int i = 0; i < 60; ++i) {
+    ControlSample s = plant.step(target);
+    x.push_back(static_cast<double>(s.completed) / kPeriod);
+    s.loop_lag_ms = 400;
+    ControlDecision d = c.update(s, target);
+    EXPECT_EQ(d.mode, ControlMode::kMonitorPressure);
+    EXPECT_GE(d.target, static_cast<std::int64_t>(3509 * 0.1)) << "period " << i;
+    target = d.target;
+  }
+  for (std::size_t i = 10; i < x.size(); ++i) EXPECT_GE(x[i], 3509 * 0.98) << "period " << i;
+  EXPECT_LT(plant.pending, 3509 * 2.0);
+}
+
 TEST(TokenController, LoopLagIsMonitorPressure) {
   TokenController c({kHardMax, 0, 10});
   Plant plant{3509, 1e9, 0.1};
